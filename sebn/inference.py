@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -80,58 +81,85 @@ def prepare(net: SEBN, theta: Theta, rates=None) -> tuple[list[torch.Tensor], to
     return tails, success.expand(draws, -1), slip.expand(draws, -1), batched
 
 
-def prob_all_succeed(tails, levels, parents, success, slip, required: Sequence[int], closure: Sequence[int]) -> torch.Tensor:
-    """``P(every target in required = 1 | setting)`` for every setting and draw.
+@dataclass
+class Terms:
+    """A batch of probabilities written as polynomials in rates and tail probabilities.
+
+    Row ``r`` of the batch is ``sum`` over the terms ``j`` with ``row[j] = r`` of
+
+        sign_j * prod_u slip_u^slip_power[j, u] * (success_u - slip_u)^gain_power[j, u]
+               * prod_i P(C_i >= need[j, i])
+
+    Compiling once and evaluating many times is what makes fitting fast: the structure
+    depends only on the requirement tensors, never on theta or the rates.
+    """
+
+    row: torch.Tensor
+    sign: torch.Tensor
+    slip_power: torch.Tensor
+    gain_power: torch.Tensor
+    need: torch.Tensor
+    n_rows: int
+
+    def evaluate(self, tails: Sequence[torch.Tensor], success: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
+        """``[S, n_rows]`` values for tails ``[S, L_i]`` and rates ``[S, m]``."""
+        coef = torch.exp(slip.log() @ self.slip_power.T + (success - slip).log() @ self.gain_power.T)
+        value = coef * self.sign
+        for i, q in enumerate(tails):
+            value = value * q[:, self.need[:, i]]
+        out = torch.zeros(value.shape[0], self.n_rows, dtype=DTYPE)
+        return out.index_add(1, self.row, value)
+
+    @staticmethod
+    def stack(parts: Sequence[Terms]) -> Terms:
+        """One batch whose rows are the parts' rows, one after another."""
+        offsets = [0]
+        for part in parts[:-1]:
+            offsets.append(offsets[-1] + part.n_rows)
+        return Terms(
+            torch.cat([p.row + o for p, o in zip(parts, offsets)]),
+            torch.cat([p.sign for p in parts]),
+            torch.cat([p.slip_power for p in parts]),
+            torch.cat([p.gain_power for p in parts]),
+            torch.cat([p.need for p in parts]),
+            offsets[-1] + parts[-1].n_rows,
+        )
+
+
+def compile_pattern(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones: Sequence[int], zeros: Sequence[int]) -> Terms:
+    """Terms of ``P(targets in ones = 1, targets in zeros = 0 | setting)`` per row.
 
     Args:
-        tails: per base competency ``[S, L_i]`` tail probabilities.
-        levels: ``[N, m, B]`` required base levels.
-        parents: ``[N, m, m]`` required parent targets.
-        success, slip: ``[S, m]`` rates.
-        required: target indices that must all succeed.
-        closure: ``required`` and all their target ancestors, in topological order.
-
-    Returns:
-        ``[S, N]`` probabilities.
+        levels: ``[N, m, B]`` required base levels per row.
+        parents: ``[N, m, m]`` required parent targets per row.
+        ones, zeros: target indices observed to succeed and to fail; others marginalised.
     """
-    n_draws, n = success.shape[0], levels.shape[0]
-    gain = success - slip
-    total = torch.zeros(n_draws, n, dtype=DTYPE)
-    if not required:
-        return total + 1.0
-    start = torch.zeros(n, levels.shape[1], dtype=torch.bool)
-    start[:, list(required)] = True
-    for bits in range(1 << len(closure)):
-        chosen = [u for j, u in enumerate(closure) if bits >> j & 1]
-        coef = torch.ones(n_draws, n, dtype=DTYPE)
-        pending = start.clone()
-        for u in reversed(closure):
-            if u in chosen:
-                coef = coef * gain[:, u : u + 1] * pending[:, u]
-                pending |= parents[:, u, :]
-            else:
-                coef = coef * torch.where(pending[:, u], slip[:, u : u + 1], 1.0)
-        if not chosen:
-            total += coef
-            continue
-        need = levels[:, chosen, :].amax(dim=1)
-        met = torch.ones(n_draws, n, dtype=DTYPE)
-        for i, q in enumerate(tails):
-            met = met * q[:, need[:, i]]
-        total += coef * met
-    return total
-
-
-def pattern_prob(net: SEBN, tails, levels, parents, success, slip, ones: Sequence[int], zeros: Sequence[int]) -> torch.Tensor:
-    """``P(targets in ones = 1, targets in zeros = 0 | setting)``, ``[S, N]``, others marginalised."""
-    total = 0.0
-    for bits in range(1 << len(zeros)):
-        failed = [z for j, z in enumerate(zeros) if bits >> j & 1]
+    n, m, b = levels.shape
+    parts = []
+    for z_bits in range(1 << len(zeros)):
+        failed = [z for j, z in enumerate(zeros) if z_bits >> j & 1]
         required = sorted(set(ones) | set(failed))
-        closure = net.target_ancestors([net.targets[i] for i in required])
         sign = -1.0 if len(failed) % 2 else 1.0
-        total = total + sign * prob_all_succeed(tails, levels, parents, success, slip, required, closure)
-    return total
+        closure = net.target_ancestors([net.targets[i] for i in required]) if required else []
+        for w_bits in range(1 << len(closure)):
+            chosen = [u for j, u in enumerate(closure) if w_bits >> j & 1]
+            pending = torch.zeros(n, m, dtype=torch.bool)
+            pending[:, required] = True
+            reachable = torch.ones(n, dtype=torch.bool)
+            slip_power = torch.zeros(n, m, dtype=DTYPE)
+            gain_power = torch.zeros(n, m, dtype=DTYPE)
+            for u in reversed(closure):  # children before parents
+                if u in chosen:
+                    reachable &= pending[:, u]
+                    gain_power[:, u] = 1.0
+                    pending |= parents[:, u, :]
+                else:
+                    slip_power[:, u] = pending[:, u].to(DTYPE)
+            need = levels[:, chosen, :].amax(dim=1) if chosen else torch.zeros(n, b, dtype=torch.long)
+            rows = reachable.nonzero().squeeze(-1)
+            parts.append((rows, torch.full((len(rows),), sign, dtype=DTYPE), slip_power[rows], gain_power[rows], need[rows]))
+    row, sign, slip_power, gain_power, need = (torch.cat(x) for x in zip(*parts))
+    return Terms(row, sign, slip_power, gain_power, need, n)
 
 
 def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=None) -> torch.Tensor:
@@ -149,12 +177,30 @@ def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=N
     settings = net.settings() if settings is None else settings
     tails, success, slip, batched = prepare(net, theta, rates)
     levels, parents = net.requirements(settings)
-    columns = [
-        prob_all_succeed(tails, levels, parents, success, slip, [t], net.target_ancestors([name]))
-        for t, name in enumerate(net.targets)
-    ]
-    probs = torch.stack(columns, dim=-1)
+    terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
+    probs = terms.evaluate(tails, success, slip).reshape(-1, len(net.targets), settings.shape[0]).transpose(1, 2)
     return probs if batched else probs[0]
+
+
+def compile_observations(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, observed: torch.Tensor) -> Terms:
+    """Terms of ``P(observed targets | setting)`` per rollout.
+
+    Args:
+        levels, parents: the rollouts' requirement tensors (:meth:`SEBN.requirements`).
+        observed: ``[n, m]`` outcomes, 1, 0 or -1 (missing).
+    """
+    patterns, index = torch.unique(observed, dim=0, return_inverse=True)
+    parts, order = [], []
+    for p, pattern in enumerate(patterns.tolist()):
+        rows = (index == p).nonzero().squeeze(-1)
+        ones = [t for t, v in enumerate(pattern) if v == 1]
+        zeros = [t for t, v in enumerate(pattern) if v == 0]
+        parts.append(compile_pattern(net, levels[rows], parents[rows], ones, zeros))
+        order.append(rows)
+    terms = Terms.stack(parts)
+    # Map the stacked rows back to the rollouts' own order.
+    terms.row = torch.cat(order)[terms.row]
+    return terms
 
 
 def observation_prob(net: SEBN, theta: Theta, settings: torch.Tensor, observed: torch.Tensor, rates=None) -> torch.Tensor:
@@ -167,15 +213,7 @@ def observation_prob(net: SEBN, theta: Theta, settings: torch.Tensor, observed: 
         ``[S, n]`` probabilities (``S = 1`` for a point theta).
     """
     tails, success, slip, _ = prepare(net, theta, rates)
-    levels, parents = net.requirements(settings)
-    out = torch.zeros(success.shape[0], settings.shape[0], dtype=DTYPE)
-    patterns, index = torch.unique(observed, dim=0, return_inverse=True)
-    for p, pattern in enumerate(patterns.tolist()):
-        rows = index == p
-        ones = [t for t, v in enumerate(pattern) if v == 1]
-        zeros = [t for t, v in enumerate(pattern) if v == 0]
-        out[:, rows] = pattern_prob(net, tails, levels[rows], parents[rows], success, slip, ones, zeros)
-    return out
+    return compile_observations(net, *net.requirements(settings), observed).evaluate(tails, success, slip)
 
 
 def competency_posterior(net: SEBN, theta: Theta, settings: torch.Tensor, observed: torch.Tensor, rates=None) -> dict[str, torch.Tensor]:
