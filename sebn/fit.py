@@ -115,13 +115,6 @@ class FitResult:
             data["draws"] = {k: v.tolist() for k, v in self.draws.items()}
         return data
 
-    def rate_tensors(self, net: SEBN) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if not self.rates:
-            return None
-        return (
-            torch.tensor([self.rates[t]["success"] for t in net.targets], dtype=DTYPE),
-            torch.tensor([self.rates[t]["slip"] for t in net.targets], dtype=DTYPE),
-        )
 
 
 def fit(
@@ -270,6 +263,21 @@ def _posterior(net, stats, method, concentration, fit_rates, num_samples, warmup
         slip, share = samples["slip"].mean(0), samples["success_share"].mean(0)
         rates = (slip + (1 - slip) * share, slip)
     return theta, rates, draws
+
+
+def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(success[m], slip[m])`` from a fit file's ``"rates"`` table, or ``None`` if it has none.
+
+    Raises:
+        ValueError: if the table misses a target or a rate.
+    """
+    table = data.get("rates") if isinstance(data, Mapping) else None
+    if not table:
+        return None
+    try:
+        return tuple(torch.tensor([float(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip"))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{source}: 'rates' must give success and slip for every target ({', '.join(net.targets)})") from None
 
 
 def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dict[str, torch.Tensor]:

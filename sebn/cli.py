@@ -1,0 +1,251 @@
+"""The ``sebn`` command: check, show, simulate, fit and score requirement specs.
+
+Exit codes: 0 success, 2 bad input (spec error, unreadable records, bad flag), 1 an
+unexpected failure. Every bad-input message names the file (and for specs line:col).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sebn import __version__
+from sebn.spec import SpecError, load_spec
+
+
+class UsageError(Exception):
+    """Bad input other than a spec error: printed as one line, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except SpecError as err:
+        print(err.render(), file=sys.stderr)
+        return 2
+    except UsageError as err:
+        print(f"sebn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sebn", description="Skill-Environment Bayesian Network curricula.")
+    parser.add_argument("--version", action="version", version=f"sebn {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="validate a spec and report gaps and identifiability")
+    check.add_argument("spec", help="a .sebn requirement spec")
+    check.set_defaults(run=_check)
+
+    show = commands.add_parser("show", help="draw the network: env, competency and target layers")
+    show.add_argument("spec")
+    show.add_argument("-o", "--output", required=True, help="image file to write (.png, .svg, .pdf)")
+    show.set_defaults(run=_show)
+
+    simulate = commands.add_parser("simulate", help="draw rollouts from the model under a known theta")
+    simulate.add_argument("spec")
+    simulate.add_argument("--theta", required=True, help='JSON file {"theta": {competency: [p0, p1, ...]}}')
+    simulate.add_argument("-n", type=_positive_int, default=1000, help="rollouts to draw (default 1000)")
+    simulate.add_argument("-o", "--output", required=True, help="episodes.jsonl to write")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument(
+        "--observe", choices=("all", "task"), default="all", help="record every target's outcome, or only the task's target"
+    )
+    simulate.set_defaults(run=_simulate)
+
+    fit = commands.add_parser("fit", help="fit theta to rollouts (MLE, MAP, SVI or NUTS)")
+    fit.add_argument("spec")
+    fit.add_argument("episodes", help="episodes.jsonl")
+    fit.add_argument("--method", choices=("mle", "map", "svi", "nuts"), default="mle")
+    fit.add_argument("--concentration", type=_positive_float, default=1.0, help="Dirichlet prior concentration (map, svi, nuts)")
+    fit.add_argument("--fit-rates", action="store_true", help="also fit each target's success and slip rates")
+    fit.add_argument("--samples", type=_positive_int, default=1000, help="posterior draws to keep (svi, nuts)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("-o", "--output", required=True, help="fit.json to write")
+    fit.set_defaults(run=_fit)
+
+    score = commands.add_parser("score", help="P(target=1 | setting) for every setting under a fit")
+    score.add_argument("spec")
+    score.add_argument("--fit", required=True, help="fit.json (or a theta file)")
+    score.add_argument("--top", type=_positive_int, help="only the K most likely (setting, target) pairs")
+    score.add_argument("--target", help="only this target")
+    score.add_argument("--json", action="store_true", help='print one JSON array of {"env", "target", "p"}')
+    score.set_defaults(run=_score)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _network(path: str):
+    from sebn.network import SEBN
+
+    return SEBN(load_spec(path))
+
+
+def _read_json(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: not valid JSON: {err}") from None
+
+
+def _theta(net, path: str):
+    from sebn.fit import theta_from_json
+
+    try:
+        return theta_from_json(net, _read_json(path), path)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _check(args) -> int:
+    from sebn.check import check_spec
+
+    net = _network(args.spec)
+    print(f"{args.spec}: ok: {len(net.env)} env variables ({net.n_settings} settings), "
+          f"{len(net.base)} base and {len(net.derived)} derived competencies, {len(net.targets)} targets, {len(net.rules)} target lines")
+    print(check_spec(net).render())
+    return 0
+
+
+def _show(args) -> int:
+    from sebn.plots import draw_network
+
+    net = _network(args.spec)
+    try:
+        draw_network(net, args.output)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"cannot write {args.output}: {err}") from None
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _simulate(args) -> int:
+    import torch
+
+    from sebn.model import simulate
+    from sebn.records import write_jsonl
+
+    net = _network(args.spec)
+    theta = _theta(net, args.theta)
+    generator = torch.Generator().manual_seed(args.seed)
+    settings = net.settings()
+    picks = torch.randint(len(settings), (args.n,), generator=generator)
+    chosen_targets = torch.randint(len(net.targets), (args.n,), generator=generator)
+    tasks = []
+    for row, target in zip(picks.tolist(), chosen_targets.tolist()):
+        task = net.describe_setting(settings[row])
+        if len(net.targets) > 1:
+            task["target"] = net.targets[target]
+        tasks.append(task)
+    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe)
+    try:
+        write_jsonl(args.output, records)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    successes = sum(r["return"] for r in records)
+    print(f"wrote {len(records)} rollouts to {args.output} ({successes:.0f} task successes)")
+    return 0
+
+
+def _fit(args) -> int:
+    from sebn.fit import fit
+    from sebn.records import RecordError, read_jsonl
+
+    net = _network(args.spec)
+    try:
+        records = read_jsonl(args.episodes)
+        result = fit(net, records, method=args.method, concentration=args.concentration, fit_rates=args.fit_rates,
+                     num_samples=args.samples, seed=args.seed)
+    except RecordError as err:
+        raise UsageError(str(err)) from None
+    if result.n_records == 0:
+        raise UsageError(f"{args.episodes} holds no episodes")
+    data = result.to_json()
+    data["spec"] = args.spec
+    try:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    print(f"{args.method} fit on {result.n_records} rollouts ({result.n_groups} distinct groups), log-likelihood {result.log_likelihood:.2f}")
+    print(_theta_table(net, result))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _theta_table(net, result) -> str:
+    width = max(len(c) for c in net.base)
+    top = max(net.n_levels)
+    lines = [f"{'competency':<{max(width, 10)}}  " + "  ".join(f"P(={k})".rjust(7) for k in range(top))]
+    for name in net.base:
+        probs = result.theta[name].tolist()
+        cells = [f"{p:7.3f}" for p in probs]
+        if result.draws is not None:
+            sd = result.draws[name].std(0).tolist()
+            cells = [f"{p:.3f}±{s:.3f}".rjust(13) for p, s in zip(probs, sd)]
+        lines.append(f"{name:<{max(width, 10)}}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def _score(args) -> int:
+    from sebn.fit import rates_from_json
+    from sebn.inference import score
+
+    net = _network(args.spec)
+    data = _read_json(args.fit)
+    theta = _theta(net, args.fit)
+    if args.target is not None and args.target not in net.targets:
+        raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
+    try:
+        rates = rates_from_json(net, data, args.fit)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    settings = net.settings()
+    probs = score(net, theta, settings, rates)
+    rows = [
+        {"env": net.describe_setting(settings[i]), "target": name, "p": float(probs[i, t])}
+        for i in range(len(settings))
+        for t, name in enumerate(net.targets)
+        if args.target in (None, name)
+    ]
+    if args.top:
+        rows = sorted(rows, key=lambda r: -r["p"])[: args.top]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    header = list(net.env) + ["target", "p"]
+    table = [[str(r["env"][v]) for v in net.env] + [r["target"], f"{r['p']:.4f}"] for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for row in table:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
