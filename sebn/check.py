@@ -101,24 +101,43 @@ def _unused(net: SEBN, report: Report) -> None:
 
 
 def _identifiability(net: SEBN, report: Report, seed: int) -> None:
-    report.parameters = [f"log P({c}>={k})" for c, n in zip(net.base, net.n_levels) for k in range(1, n)]
+    report.parameters = parameter_names(net)
     if not report.parameters:
         return
+    identified, unidentified = identifiability(net, seed)
+    report.rank = len(identified)
+    report.unidentified = [_describe(row, report.parameters) for row in unidentified]
+
+
+def parameter_names(net: SEBN) -> list[str]:
+    """Names of the free coordinates: ``log P(c>=k)`` for each base c and k >= 1."""
+    return [f"log P({c}>={k})" for c, n in zip(net.base, net.n_levels) for k in range(1, n)]
+
+
+def log_tails(net: SEBN, theta) -> torch.Tensor:
+    """``[S, P]`` coordinates of theta (``[L]`` or ``[S, L]`` per competency) in log-tail form."""
+    columns = []
+    for name in net.base:
+        probs = torch.atleast_2d(torch.as_tensor(theta[name], dtype=DTYPE))
+        columns.append(probs.flip(-1).cumsum(-1).flip(-1)[:, 1:].log())
+    return torch.cat(columns, dim=-1)
+
+
+def identifiability(net: SEBN, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bases (rows, reduced echelon form) of the identifiable and the unidentifiable
+    linear functionals of the log-tail coordinates, from the Jacobian's row and null spaces."""
     terms = _joint_success_terms(net)
     generator = torch.Generator().manual_seed(seed)
-    ranks, nulls = [], []
+    best = None
     for _ in range(2):  # two generic points guard against an unlucky one
         point = _random_log_tails(net, generator)
         jac = torch.autograd.functional.jacobian(lambda x: _probs(net, terms, x), point)
-        s_values = torch.linalg.svd(jac, full_matrices=True)
-        singular = s_values.S
+        _, singular, vh = torch.linalg.svd(jac, full_matrices=True)
         rank = int((singular > 1e-8 * singular.max()).sum()) if singular.numel() else 0
-        ranks.append(rank)
-        nulls.append(s_values.Vh[rank:].numpy())
-    best = int(np.argmax(ranks))
-    report.rank = ranks[best]
-    for row in _rref(nulls[best]):
-        report.unidentified.append(_describe(row, report.parameters))
+        if best is None or rank > best[0]:
+            best = (rank, vh.numpy())
+    rank, vh = best
+    return np.array(_rref(vh[:rank])), np.array(_rref(vh[rank:]))
 
 
 def _joint_success_terms(net: SEBN) -> Terms:

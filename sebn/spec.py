@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -324,6 +325,14 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
     loc = Location(file, line, col if isinstance(col, int) and col > 0 else 1)
     words = line_text.split()
     first = words[0] if words else ""
+    spaced_head = re.match(r"\s*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)\s*:\s*\(", line_text)
+    if spaced_head and spaced_head.group(1) not in KEYWORDS:
+        return SpecError(
+            Location(file, line, spaced_head.start(2) + 1),
+            f"unexpected '{spaced_head.group(2)}'; expected ':'",
+            f"names cannot contain spaces: write '{spaced_head.group(1)}_{spaced_head.group(2)}'",
+            line_text,
+        )
     if (
         len(words) > 1
         and first.isidentifier()
@@ -344,7 +353,7 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
         return SpecError(
             loc,
             f"unexpected character {char!r}" + (f"; expected {_or(expected)}" if expected else ""),
-            _hint_for(line_text, char),
+            _hint_for(line_text, char, loc.col),
             line_text,
         )
     expected = sorted({TOKEN_WORDS.get(t, t) for t in getattr(err, "expected", ()) or ()})
@@ -353,7 +362,7 @@ def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:
     return SpecError(
         loc,
         f"unexpected {found}" + (f"; expected {_or(expected)}" if expected else ""),
-        _hint_for(line_text, str(token) if token is not None else ""),
+        _hint_for(line_text, str(token) if token is not None else "", loc.col),
         line_text,
     )
 
@@ -362,16 +371,20 @@ def _or(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _hint_for(line_text: str, found: str) -> str:
+def _hint_for(line_text: str, found: str, col: int = 0) -> str:
     stripped = line_text.strip()
+    before = line_text[: max(col - 1, 0)].rstrip()
+    if found[:1].isalpha() and before[-1:].isalnum():
+        joined = before.split()[-1].split("(")[-1].split("|")[-1].split(",")[-1] + "_" + found
+        return f"names cannot contain spaces: write '{joined}'"
     if stripped.startswith(("env ", "competency ")):
         return "a declaration reads 'env NAME : LO..HI' or 'env NAME : {v1, v2}'"
     if stripped.startswith(("target ", "defaults")):
         return "rates read '(success=0.95, slip=0.05)'"
+    if found[:1] in ("-", ".") or found in ("<", ">", "<=", "!"):
+        return "levels and env values are non-negative integers; conditions compare with '=' or '>='"
     if "|" not in stripped and ":" in stripped:
         return "a requirement line needs '|' between conditions and requirements: 'head : (wall=1 | move=1)'"
-    if found in ("<", ">", "<=", "!", "-"):
-        return "conditions compare with '=' or '>=' on non-negative integers"
     return "a requirement line reads 'head : (env=v, env>=v | competency=k, target=1)'"
 
 
