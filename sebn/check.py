@@ -161,10 +161,9 @@ def _random_log_tails(net: SEBN, generator: torch.Generator) -> torch.Tensor:
 def _probs(net: SEBN, terms: Terms, log_tails: torch.Tensor) -> torch.Tensor:
     tails, start = [], 0
     for n in net.n_levels:
-        tails.append(torch.cat([torch.ones(1, dtype=DTYPE), log_tails[start : start + n - 1].exp()])[None])
+        tails.append(torch.cat([torch.ones(1, dtype=DTYPE), log_tails[start : start + n - 1].exp()]))
         start += n - 1
-    success, slip = net.rates()
-    return terms.evaluate(tails, success[None], slip[None])[0]
+    return terms.evaluate(torch.cat(tails)[None])[0]
 
 
 def _rref(rows: np.ndarray, tol: float = 1e-9) -> list[np.ndarray]:

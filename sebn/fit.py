@@ -82,8 +82,8 @@ class SufficientStats:
 
     def log_likelihood(self, net: SEBN, theta, rates=None) -> torch.Tensor:
         """``[S]`` exact marginal log-likelihood of the summarised rollouts."""
-        tails, success, slip, _ = prepare(net, theta, rates)
-        probs = self.terms.evaluate(tails, success, slip)
+        tails, rates, _ = prepare(net, theta, rates, validate=False)
+        probs = self.terms.evaluate(tails, rates)
         return (self.counts * probs.clamp_min(1e-300).log()).sum(-1)
 
 

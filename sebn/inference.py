@@ -36,49 +36,48 @@ from sebn.network import DTYPE, SEBN
 Theta = Mapping[str, torch.Tensor]
 
 
-def theta_batch(net: SEBN, theta: Theta) -> tuple[list[torch.Tensor], bool]:
-    """Theta as a list of ``[S, L_i]`` tensors in base order, and whether it was batched.
+def flat_tails(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Tensor, bool]:
+    """Tail probabilities ``q[S, sum L]``, ``q[:, offset_i + k] = P(C_i >= k)``, and
+    whether theta was batched (``[S, L]`` entries rather than ``[L]``).
+
+    Args:
+        validate: check names, shapes and that each entry is a probability vector (then
+            renormalise away rounding); internal callers with softmax outputs skip it.
 
     Raises:
-        ValueError: if a base competency is missing or has the wrong number of levels.
+        ValueError: naming the competency at fault.
     """
-    batch, batched = [], None
+    parts = []
     for name, n_levels in zip(net.base, net.n_levels):
         if name not in theta:
             raise ValueError(f"theta has no entry for base competency '{name}' (it has: {', '.join(theta) or 'none'})")
         probs = torch.as_tensor(theta[name], dtype=DTYPE)
-        if probs.shape[-1] != n_levels:
-            raise ValueError(f"theta['{name}'] has {probs.shape[-1]} levels; the spec gives {name} levels 0..{n_levels - 1}")
-        total = probs.sum(-1, keepdim=True)
-        if (probs < 0).any() or ((total - 1).abs() > 1e-6).any():
-            raise ValueError(f"theta['{name}'] must be probabilities summing to 1, got {probs.tolist()}")
-        probs = probs / total
-        is_batched = probs.dim() == 2
-        batched = is_batched if batched is None else batched
-        if batched != is_batched:
-            raise ValueError("theta mixes point ([L]) and batched ([S, L]) entries")
-        batch.append(probs if is_batched else probs[None])
-    return batch, bool(batched)
+        if probs.shape[-1] != n_levels or probs.dim() > 2:
+            raise ValueError(f"theta['{name}'] has shape {tuple(probs.shape)}; the spec gives {name} levels 0..{n_levels - 1}")
+        parts.append(probs)
+    batched = parts[0].dim() == 2 if parts else False
+    if any((p.dim() == 2) != batched for p in parts):
+        raise ValueError("theta mixes point ([L]) and batched ([S, L]) entries")
+    flat = torch.cat([torch.atleast_2d(p) for p in parts], dim=-1) if parts else torch.ones(1, 0, dtype=DTYPE)
+    if validate and parts:
+        totals = flat @ net.level_blocks
+        if (flat < 0).any() or ((totals - 1).abs() > 1e-6).any():
+            bad = next(name for name, p in zip(net.base, parts) if (p < 0).any() or ((p.sum(-1) - 1).abs() > 1e-6).any())
+            raise ValueError(f"theta['{bad}'] must be probabilities summing to 1, got {theta[bad]}")
+        flat = flat / totals[:, net.level_owner]
+    return flat @ net.tail_matrix, batched
 
 
-def tail_probs(batch: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """``q[:, k] = P(C >= k)`` for each ``[S, L]`` probability tensor."""
-    return [p.flip(-1).cumsum(-1).flip(-1) for p in batch]
-
-
-def prepare(net: SEBN, theta: Theta, rates=None) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor, bool]:
-    """Tail probabilities ``[S, L_i]`` and rates ``success[S, m]``, ``slip[S, m]`` on one batch size.
-
-    Rates are the spec's unless given as ``(success, slip)``, each ``[m]`` or ``[S, m]``.
-    The flag says whether the inputs were batched.
-    """
-    batch, batched = theta_batch(net, theta)
-    success, slip = net.rates() if rates is None else (torch.as_tensor(r, dtype=DTYPE) for r in rates)
-    success, slip = torch.atleast_2d(success), torch.atleast_2d(slip)
-    draws = max([success.shape[0]] + [p.shape[0] for p in batch])
-    tails = [q.expand(draws, -1) for q in tail_probs(batch)]
-    batched = batched or success.dim() == 2 and success.shape[0] > 1
-    return tails, success.expand(draws, -1), slip.expand(draws, -1), batched
+def prepare(net: SEBN, theta: Theta, rates=None, validate: bool = True):
+    """Tails ``q[S, sum L]``, rates (``None`` for the spec's, else ``success[S, m]``,
+    ``slip[S, m]`` on the same batch size) and whether the inputs were batched."""
+    tails, batched = flat_tails(net, theta, validate)
+    if rates is None:
+        return tails, None, batched
+    success, slip = (torch.atleast_2d(torch.as_tensor(r, dtype=DTYPE)) for r in rates)
+    draws = max(success.shape[0], tails.shape[0])
+    batched = batched or draws > 1
+    return tails.expand(draws, -1), (success.expand(draws, -1), slip.expand(draws, -1)), batched
 
 
 @dataclass
@@ -88,27 +87,28 @@ class Terms:
     Row ``r`` of the batch is ``sum`` over the terms ``j`` with ``row[j] = r`` of
 
         sign_j * prod_u slip_u^slip_power[j, u] * (success_u - slip_u)^gain_power[j, u]
-               * prod_i P(C_i >= need[j, i])
+               * prod_i q[index[j, i]]
 
-    Compiling once and evaluating many times is what makes fitting fast: the structure
-    depends only on the requirement tensors, never on theta or the rates.
+    where ``q`` are the flat tail probabilities (:func:`flat_tails`), so ``index[j, i]``
+    points at ``P(C_i >= need_i)``. Compiling once and evaluating many times is what makes
+    scoring and fitting fast: the structure depends only on the requirement tensors, and
+    under the spec's rates the coefficients are constants too.
     """
 
     row: torch.Tensor
     sign: torch.Tensor
     slip_power: torch.Tensor
     gain_power: torch.Tensor
-    need: torch.Tensor
+    index: torch.Tensor
     n_rows: int
+    spec_coef: torch.Tensor
 
-    def evaluate(self, tails: Sequence[torch.Tensor], success: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
-        """``[S, n_rows]`` values for tails ``[S, L_i]`` and rates ``[S, m]``."""
-        coef = torch.exp(slip.log() @ self.slip_power.T + (success - slip).log() @ self.gain_power.T)
-        value = coef * self.sign
-        for i, q in enumerate(tails):
-            value = value * q[:, self.need[:, i]]
-        out = torch.zeros(value.shape[0], self.n_rows, dtype=DTYPE)
-        return out.index_add(1, self.row, value)
+    def evaluate(self, tails: torch.Tensor, rates: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``[S, n_rows]`` values for flat tails ``[S, sum L]`` and rates (``[S, m]`` each,
+        or ``None`` for the spec's)."""
+        coef = self.spec_coef if rates is None else self.sign * _rate_products(rates, self.slip_power, self.gain_power)
+        value = coef * tails[:, self.index].prod(-1)
+        return torch.zeros(value.shape[0], self.n_rows, dtype=DTYPE).index_add_(1, self.row, value)
 
     @staticmethod
     def stack(parts: Sequence[Terms]) -> Terms:
@@ -121,9 +121,15 @@ class Terms:
             torch.cat([p.sign for p in parts]),
             torch.cat([p.slip_power for p in parts]),
             torch.cat([p.gain_power for p in parts]),
-            torch.cat([p.need for p in parts]),
+            torch.cat([p.index for p in parts]),
             offsets[-1] + parts[-1].n_rows,
+            torch.cat([p.spec_coef for p in parts]),
         )
+
+
+def _rate_products(rates, slip_power: torch.Tensor, gain_power: torch.Tensor) -> torch.Tensor:
+    success, slip = rates
+    return torch.exp(slip.log() @ slip_power.T + (success - slip).log() @ gain_power.T)
 
 
 def compile_pattern(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones: Sequence[int], zeros: Sequence[int]) -> Terms:
@@ -159,7 +165,34 @@ def compile_pattern(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones
             rows = reachable.nonzero().squeeze(-1)
             parts.append((rows, torch.full((len(rows),), sign, dtype=DTYPE), slip_power[rows], gain_power[rows], need[rows]))
     row, sign, slip_power, gain_power, need = (torch.cat(x) for x in zip(*parts))
-    return Terms(row, sign, slip_power, gain_power, need, n)
+    spec_coef = sign * _rate_products(tuple(r[None] for r in net.rates()), slip_power, gain_power)[0]
+    return Terms(row, sign, slip_power, gain_power, need + net.level_offsets, n, spec_coef)
+
+
+class Scorer:
+    """``P(target = 1 | setting)`` for a fixed batch of settings, compiled once.
+
+    The compiled terms depend only on the spec and the settings, so a curriculum that
+    rescores the same candidates under a new theta every generation pays only for the
+    evaluation (a matrix product and one gather per competency).
+
+    Args:
+        net: the network.
+        settings: ``[N, n_env]`` values; every setting of the spec when omitted.
+    """
+
+    def __init__(self, net: SEBN, settings: torch.Tensor | None = None):
+        self.net = net
+        self.settings = net.settings() if settings is None else settings
+        levels, parents = net.requirements(self.settings)
+        self.terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
+
+    def __call__(self, theta: Theta, rates=None) -> torch.Tensor:
+        """``[N, m]`` for a point theta, ``[S, N, m]`` for a batch; targets in ``net.targets`` order."""
+        tails, rates, batched = prepare(self.net, theta, rates)
+        probs = self.terms.evaluate(tails, rates)
+        probs = probs.reshape(-1, len(self.net.targets), self.settings.shape[0]).transpose(1, 2)
+        return probs if batched else probs[0]
 
 
 def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=None) -> torch.Tensor:
@@ -173,13 +206,9 @@ def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=N
 
     Returns:
         ``[N, m]`` for a point theta, ``[S, N, m]`` for a batch; targets in ``net.targets`` order.
+        Use :class:`Scorer` to score the same settings under many thetas.
     """
-    settings = net.settings() if settings is None else settings
-    tails, success, slip, batched = prepare(net, theta, rates)
-    levels, parents = net.requirements(settings)
-    terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
-    probs = terms.evaluate(tails, success, slip).reshape(-1, len(net.targets), settings.shape[0]).transpose(1, 2)
-    return probs if batched else probs[0]
+    return Scorer(net, settings)(theta, rates)
 
 
 def compile_observations(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, observed: torch.Tensor) -> Terms:
@@ -212,8 +241,8 @@ def observation_prob(net: SEBN, theta: Theta, settings: torch.Tensor, observed: 
     Returns:
         ``[S, n]`` probabilities (``S = 1`` for a point theta).
     """
-    tails, success, slip, _ = prepare(net, theta, rates)
-    return compile_observations(net, *net.requirements(settings), observed).evaluate(tails, success, slip)
+    tails, rates, _ = prepare(net, theta, rates)
+    return compile_observations(net, *net.requirements(settings), observed).evaluate(tails, rates)
 
 
 def competency_posterior(net: SEBN, theta: Theta, settings: torch.Tensor, observed: torch.Tensor, rates=None) -> dict[str, torch.Tensor]:
@@ -231,21 +260,21 @@ def competency_posterior(net: SEBN, theta: Theta, settings: torch.Tensor, observ
     Returns:
         competency -> ``[n, L]`` posterior probabilities.
     """
-    batch, batched = theta_batch(net, theta)
-    if batched:
+    batch = [torch.as_tensor(theta[name], dtype=DTYPE) for name in net.base if name in theta]
+    if flat_tails(net, theta)[1]:
         raise ValueError("competency_posterior takes a point theta ([L] per competency)")
     # Clamp one competency to each of its levels in turn: one batched pass scores them all.
     variants = []
     for i, n_levels in enumerate(net.n_levels):
         for k in range(n_levels):
-            clamped = [p[0] for p in batch]
+            clamped = list(batch)
             clamped[i] = torch.nn.functional.one_hot(torch.tensor(k), n_levels).to(DTYPE)
             variants.append(clamped)
     stacked = {name: torch.stack([v[i] for v in variants]) for i, name in enumerate(net.base)}
     likelihood = observation_prob(net, stacked, settings, observed, rates)
     posterior, row = {}, 0
     for i, (name, n_levels) in enumerate(zip(net.base, net.n_levels)):
-        joint = likelihood[row : row + n_levels].T * batch[i][0]
+        joint = likelihood[row : row + n_levels].T * batch[i]
         posterior[name] = joint / joint.sum(-1, keepdim=True)
         row += n_levels
     return posterior

@@ -81,6 +81,30 @@ class SEBN:
         """Number of levels of each base competency (top + 1)."""
         return tuple(self.spec.competencies[c] + 1 for c in self.base)
 
+    @cached_property
+    def level_offsets(self) -> torch.Tensor:
+        """``[B]`` where each base competency's levels start in a flat ``[sum L]`` layout."""
+        sizes = torch.tensor(self.n_levels, dtype=torch.long)
+        return sizes.cumsum(0) - sizes
+
+    @cached_property
+    def level_owner(self) -> torch.Tensor:
+        """``[sum L]``: the base competency each flat level belongs to."""
+        return torch.repeat_interleave(torch.arange(len(self.base)), torch.tensor(self.n_levels, dtype=torch.long))
+
+    @cached_property
+    def level_blocks(self) -> torch.Tensor:
+        """``[sum L, B]`` indicator: ``flat @ level_blocks`` sums each competency's levels."""
+        return torch.nn.functional.one_hot(self.level_owner, len(self.base)).to(DTYPE)
+
+    @cached_property
+    def tail_matrix(self) -> torch.Tensor:
+        """``[sum L, sum L]``: ``flat_theta @ tail_matrix`` gives every ``P(C_i >= k)``."""
+        owner = self.level_owner
+        level = torch.arange(len(owner)) - self.level_offsets[owner]
+        same = owner[:, None] == owner[None, :]
+        return (same & (level[:, None] >= level[None, :])).to(DTYPE)
+
     @property
     def domains(self) -> tuple[tuple[int, ...], ...]:
         return tuple(self.spec.env[v] for v in self.env)

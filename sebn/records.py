@@ -35,6 +35,7 @@ class JsonlWriter:
     def __init__(self, path: str | Path, fsync: bool = True):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(self.path)
         self._file = open(self.path, "a", encoding="utf-8")
         self._fsync = fsync
 
@@ -52,6 +53,16 @@ class JsonlWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line (a killed writer) so appending resumes cleanly."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
 def write_jsonl(path: str | Path, records: Iterable[Mapping]) -> None:

@@ -1,0 +1,111 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sebn.cli import main
+
+SPEC = "specs/bipedalwalker.sebn"
+THETA = {"move": [0.2, 0.5, 0.3], "climb": [0.5, 0.4, 0.1], "jump": [0.3, 0.4, 0.3], "balance": [0.2, 0.5, 0.3], "descend": [0.3, 0.5, 0.2]}
+
+
+@pytest.fixture
+def theta_file(tmp_path):
+    path = tmp_path / "theta.json"
+    path.write_text(json.dumps({"theta": THETA}))
+    return path
+
+
+def test_check_valid_spec_exits_0_with_warnings(capsys):
+    assert main(["check", SPEC]) == 0
+    out = capsys.readouterr().out
+    assert "405 settings" in out and "warning:" in out and "not identifiable" in out
+
+
+def test_simulate_fit_score_round_trip(tmp_path, theta_file, capsys):
+    episodes, fit_file = tmp_path / "episodes.jsonl", tmp_path / "fit.json"
+    assert main(["simulate", SPEC, "--theta", str(theta_file), "-n", "3000", "--seed", "1", "-o", str(episodes)]) == 0
+    lines = episodes.read_text().splitlines()
+    assert len(lines) == 3000
+    record = json.loads(lines[0])
+    assert {"step", "task", "targets", "return", "length"} <= set(record)
+    assert main(["fit", SPEC, str(episodes), "--method", "mle", "-o", str(fit_file)]) == 0
+    fitted = json.loads(fit_file.read_text())
+    assert fitted["method"] == "mle" and fitted["data"]["records"] == 3000
+    assert all(abs(sum(p) - 1) < 1e-9 for p in fitted["theta"].values())
+    capsys.readouterr()
+    assert main(["score", SPEC, "--fit", str(fit_file), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 405
+    assert set(rows[0]) == {"env", "target", "p"} and set(rows[0]["env"]) == {
+        "ground_roughness", "pit_gap", "stump_height", "stair_width", "stair_steps"}
+    assert main(["score", SPEC, "--fit", str(theta_file), "--top", "3"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert len(table) == 4 and table[0].split()[-2:] == ["target", "p"]
+    probabilities = [float(line.split()[-1]) for line in table[1:]]
+    assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_fit_nuts_writes_posterior_draws(tmp_path, capsys):
+    spec = "specs/robosuite_door.sebn"
+    theta = tmp_path / "t.json"
+    theta.write_text(json.dumps({"theta": {"move_arm": [0.3, 0.7], "unlock": [0.5, 0.5], "open_door": [0.2, 0.5, 0.3]}}))
+    episodes, fit_file = tmp_path / "e.jsonl", tmp_path / "f.json"
+    assert main(["simulate", spec, "--theta", str(theta), "-n", "300", "-o", str(episodes)]) == 0
+    assert main(["fit", spec, str(episodes), "--method", "nuts", "--samples", "100", "-o", str(fit_file)]) == 0
+    assert "±" in capsys.readouterr().out
+    assert len(json.loads(fit_file.read_text())["draws"]["open_door"]) == 100
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["score", SPEC, "--fit", "missing.json"], "cannot read missing.json"),
+        (["simulate", SPEC, "--theta", "specs/doorkey.sebn", "-n", "5", "-o", "x"], "not valid JSON"),
+        (["fit", SPEC, "missing.jsonl", "-o", "x"], "cannot read"),
+    ],
+)
+def test_bad_files_exit_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_theta_not_matching_the_spec_exits_2(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"theta": {**THETA, "move": [0.5, 0.5]}}))
+    assert main(["score", SPEC, "--fit", str(path)]) == 2
+    assert "theta['move'] must be 3 probabilities" in capsys.readouterr().err
+
+
+def test_unknown_target_exits_2(theta_file, capsys):
+    assert main(["score", SPEC, "--fit", str(theta_file), "--target", "fly"]) == 2
+    assert "unknown target 'fly'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv,allowed",
+    [
+        (["fit", SPEC, "e.jsonl", "-o", "f", "--method", "em"], "choose from 'mle', 'map', 'svi', 'nuts'"),
+        (["simulate", SPEC, "--theta", "t", "-o", "x", "-n", "-3"], "expected a positive integer"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_flags_say_what_is_allowed(argv, allowed, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert allowed in capsys.readouterr().err
+
+
+def test_show_draws_a_png(tmp_path):
+    out = tmp_path / "net.png"
+    assert main(["show", "specs/doorkey.sebn", "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_console_script_help():
+    exe = Path(sys.executable).parent / "sebn"
+    result = subprocess.run([str(exe), "score", "--help"], capture_output=True, text=True, check=True)
+    assert "--top" in result.stdout and "--json" in result.stdout
