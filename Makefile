@@ -18,8 +18,21 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
+# Until the DoorKey domain lands, the main job is a real SEBN round trip on a shipped
+# spec: simulate rollouts from a known theta, fit it back, score every setting.
+DEMO := runs/demo
+DEMO_SPEC := specs/bipedalwalker.sebn
+DEMO_THETA := specs/examples/bipedalwalker.theta.json
+
 run: $(STAMP)
-	$(BIN)/python -m sebn.demo
+	@mkdir -p $(DEMO)
+	$(BIN)/sebn check $(DEMO_SPEC)
+	$(BIN)/sebn simulate $(DEMO_SPEC) --theta $(DEMO_THETA) -n 5000 --seed 0 -o $(DEMO)/episodes.jsonl
+	$(BIN)/sebn fit $(DEMO_SPEC) $(DEMO)/episodes.jsonl --method mle -o $(DEMO)/fit.json
+	@echo "true theta: $(DEMO_THETA)"
+	$(BIN)/sebn score $(DEMO_SPEC) --fit $(DEMO)/fit.json --top 10
+	$(BIN)/sebn show $(DEMO_SPEC) -o $(DEMO)/network.png
+	@echo "results: $(DEMO)/episodes.jsonl, $(DEMO)/fit.json; plot: $(DEMO)/network.png"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

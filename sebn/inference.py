@@ -58,14 +58,17 @@ def flat_tails(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Te
     batched = parts[0].dim() == 2 if parts else False
     if any((p.dim() == 2) != batched for p in parts):
         raise ValueError("theta mixes point ([L]) and batched ([S, L]) entries")
-    flat = torch.cat([torch.atleast_2d(p) for p in parts], dim=-1) if parts else torch.ones(1, 0, dtype=DTYPE)
-    if validate and parts:
+    if not parts:
+        return torch.ones(1, 0, dtype=DTYPE), False
+    flat = torch.cat(parts, dim=-1) if batched else torch.cat(parts)[None]
+    tails = flat @ net.tail_matrix
+    if validate:
         totals = flat @ net.level_blocks
-        if (flat < 0).any() or ((totals - 1).abs() > 1e-6).any():
+        if flat.min() < 0 or (totals - 1).abs().max() > 1e-6:
             bad = next(name for name, p in zip(net.base, parts) if (p < 0).any() or ((p.sum(-1) - 1).abs() > 1e-6).any())
             raise ValueError(f"theta['{bad}'] must be probabilities summing to 1, got {theta[bad]}")
-        flat = flat / totals[:, net.level_owner]
-    return flat @ net.tail_matrix, batched
+        tails = tails / totals[:, net.level_owner]
+    return tails, batched
 
 
 def prepare(net: SEBN, theta: Theta, rates=None, validate: bool = True):

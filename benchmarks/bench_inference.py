@@ -1,0 +1,225 @@
+"""Exact scoring and fitting, measured side by side in one run; writes BENCHMARKS.md.
+
+    .venv/bin/python -m benchmarks.bench_inference            # full run (~3 min)
+    .venv/bin/python -m benchmarks.bench_inference --quick    # smaller repeats, no file
+
+Compared, all on one core:
+* scoring every BipedalWalker setting: the compiled closed form (:class:`sebn.inference.Scorer`)
+  vs pgmpy VariableElimination, one query per setting and one joint query with the env
+  variables as query variables (all three must agree to 1e-9);
+* how scoring time grows with the number of settings (synthetic specs, 4 to 12 env variables);
+* fitting theta to 2,000 rollouts: L-BFGS on sufficient statistics vs per-rollout
+  ``TraceEnum_ELBO`` SVI run until it predicts the same success probabilities (2e-3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pyro
+import torch
+from pyro.infer import SVI, TraceEnum_ELBO
+from torch.distributions import constraints
+
+from sebn.fit import SufficientStats, fit
+from sebn.inference import Scorer
+from sebn.model import sebn_model, simulate
+from sebn.network import DTYPE, SEBN
+from sebn.records import observations
+from sebn.spec import load_spec, parse_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK_BEGIN, MARK_END = "<!-- bench_inference:begin -->", "<!-- bench_inference:end -->"
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def theta_for(net: SEBN, seed: int) -> dict[str, torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    return {name: torch.tensor(rng.dirichlet(np.full(n, 5.0)), dtype=DTYPE) for name, n in zip(net.base, net.n_levels)}
+
+
+def pgmpy_model(net: SEBN, theta):
+    from tests.sebn.oracles import pgmpy_network
+
+    return pgmpy_network(net, theta)
+
+
+def bench_scoring(repeats: int) -> tuple[list[str], dict]:
+    from pgmpy.inference import VariableElimination
+
+    net = SEBN(load_spec(ROOT / "specs/bipedalwalker.sebn"))
+    theta = theta_for(net, 0)
+    settings = net.settings()
+    scorer = Scorer(net)
+    ours = scorer(theta)[:, 0]
+
+    engine = VariableElimination(pgmpy_model(net, theta))
+    target = net.targets[0]
+
+    def per_setting():
+        return [float(engine.query([target], evidence=dict(zip(net.env, row)), show_progress=False).get_value(**{target: 1}))
+                for row in settings.tolist()]
+
+    def joint_query():
+        factor = engine.query(list(net.env) + [target], joint=True, show_progress=False)
+        values = factor.values  # axes follow factor.variables
+        axes = [factor.variables.index(v) for v in net.env] + [factor.variables.index(target)]
+        table = np.transpose(values, axes).reshape(len(settings), 2)
+        return table[:, 1] / table.sum(1)
+
+    per_setting_p = torch.tensor(per_setting(), dtype=DTYPE)
+    joint_p = torch.tensor(joint_query(), dtype=DTYPE)
+    agree = max(float((ours - per_setting_p).abs().max()), float((ours - joint_p).abs().max()))
+    t_eval = median_time(lambda: scorer(theta), repeats * 200)
+    t_compile = median_time(lambda: Scorer(net), repeats * 5)
+    t_per_setting = median_time(per_setting, max(repeats // 2, 1))
+    t_joint = median_time(joint_query, repeats * 2)
+    rows = [
+        "| method (405 BipedalWalker settings, 1 target) | median time | vs sebn evaluate |",
+        "|---|---|---|",
+        f"| sebn `Scorer(net)(theta)`: compiled closed form, evaluate | {t_eval * 1e6:.0f} µs | 1x |",
+        f"| sebn `Scorer(net)`: compile the terms (once per candidate set) | {t_compile * 1e3:.2f} ms | {t_compile / t_eval:.0f}x |",
+        f"| pgmpy VariableElimination, one query per setting | {t_per_setting:.3f} s | {t_per_setting / t_eval:,.0f}x |",
+        f"| pgmpy VariableElimination, one joint query (env vars as query variables) | {t_joint * 1e3:.2f} ms | {t_joint / t_eval:,.0f}x |",
+        "",
+        f"All three agree: max |difference| = {agree:.1e}.",
+    ]
+    return rows, {"eval": t_eval, "per_setting": t_per_setting, "joint": t_joint, "agree": agree}
+
+
+def synthetic_spec(n_env: int) -> SEBN:
+    lines = [f"env e{i} : 0..2" for i in range(n_env)] + [f"competency c{j} : 0..2" for j in range(4)]
+    for i in range(n_env):
+        lines.append(f"goal : (e{i}>=1 | c{i % 4}=1)")
+        lines.append(f"goal : (e{i}=2 | c{i % 4}=2, c{(i + 1) % 4}=1)")
+    lines.append("goal : (| c0=1)")
+    return SEBN(parse_spec("\n".join(lines) + "\n", f"synthetic-{n_env}"))
+
+
+def bench_growth(repeats: int, sizes) -> list[str]:
+    rows = [
+        "| env variables | settings | compile | evaluate | evaluate per setting |",
+        "|---|---|---|---|---|",
+    ]
+    for n_env in sizes:
+        net = synthetic_spec(n_env)
+        theta = theta_for(net, 1)
+        reps = max(1, repeats if net.n_settings < 1e5 else 1)
+        t_compile = median_time(lambda: Scorer(net), reps)
+        scorer = Scorer(net)
+        t_eval = median_time(lambda: scorer(theta), reps * 5)
+        rows.append(
+            f"| {n_env} | {net.n_settings:,} | {t_compile * 1e3:.1f} ms | {t_eval * 1e3:.2f} ms | {t_eval / net.n_settings * 1e9:.0f} ns |"
+        )
+    return rows
+
+
+def bench_fitting(n_rollouts: int, max_steps: int) -> tuple[list[str], dict]:
+    net = SEBN(load_spec(ROOT / "specs/bipedalwalker.sebn"))
+    truth = theta_for(net, 2)
+    generator = torch.Generator().manual_seed(0)
+    settings = net.settings()
+    tasks = [net.describe_setting(settings[i]) for i in torch.randint(len(settings), (n_rollouts,), generator=generator).tolist()]
+    records = simulate(net, truth, tasks, seed=0)
+
+    def mle():
+        return fit(net, SufficientStats.from_records(net, records))
+
+    result = mle()
+    t_mle = median_time(mle, 5)
+    target = Scorer(net)(result.theta)
+
+    rollout_settings, observed = observations(net, records)
+    pyro.clear_param_store()
+    pyro.set_rng_seed(0)
+
+    def model():
+        theta = {
+            name: pyro.param(f"theta_{name}", torch.full((n,), 1.0 / n, dtype=DTYPE), constraint=constraints.simplex)
+            for name, n in zip(net.base, net.n_levels)
+        }
+        sebn_model(net, rollout_settings, observed, theta)
+
+    svi = SVI(model, lambda: None, pyro.optim.ClippedAdam({"lr": 0.05, "lrd": 0.01 ** (1 / max_steps)}), TraceEnum_ELBO(max_plate_nesting=1))
+    scorer = Scorer(net)
+    start, steps, gap = time.perf_counter(), 0, float("inf")
+    while steps < max_steps:
+        svi.step()
+        steps += 1
+        if steps % 25 == 0:
+            gap = float((scorer({n: pyro.param(f"theta_{n}").detach() for n in net.base}) - target).abs().max())
+            if gap < 2e-3:
+                break
+    t_svi = time.perf_counter() - start
+    reached = gap < 2e-3
+    rows = [
+        f"| fitting theta, BipedalWalker, {n_rollouts:,} rollouts | time | vs sebn MLE |",
+        "|---|---|---|",
+        f"| sebn MLE: L-BFGS on sufficient statistics ({SufficientStats.from_records(net, records).n_groups} groups), incl. grouping | {t_mle:.2f} s | 1x |",
+        f"| per-rollout Pyro `TraceEnum_ELBO` SVI to max &#124;ΔP&#124; < 2e-3 ({steps} Adam steps{'' if reached else ', did not reach it'}) | {t_svi:.1f} s | {t_svi / t_mle:.0f}x |",
+    ]
+    return rows, {"mle": t_mle, "svi": t_svi, "steps": steps, "reached": reached}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes; print only")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    repeats = 2 if args.quick else 10
+    score_rows, score = bench_scoring(repeats)
+    growth_rows = bench_growth(repeats, range(4, 9 if args.quick else 13, 2 if args.quick else 1))
+    fit_rows, fitting = bench_fitting(2000, 400 if args.quick else 4000)
+    section = "\n".join(
+        [
+            MARK_BEGIN,
+            "## Exact inference and fitting (`benchmarks/bench_inference.py`)",
+            "",
+            f"Command: `.venv/bin/python -m benchmarks.bench_inference`; one thread; {platform.processor() or platform.machine()}, "
+            f"torch {torch.__version__}, pyro {pyro.__version__}. Medians of repeated runs, measured side by side in one process.",
+            "",
+            *score_rows,
+            "",
+            f"Goals: at least 10,000x over per-setting VE (measured {score['per_setting'] / score['eval']:,.0f}x) and at least "
+            f"100x over the joint query (measured {score['joint'] / score['eval']:,.0f}x).",
+            "",
+            "How time grows with the number of settings (synthetic specs: env variables with 3 values, 4 competencies "
+            "with 3 levels, 2 lines per env variable, 1 target):",
+            "",
+            *growth_rows,
+            "",
+            *fit_rows,
+            "",
+            f"Goal: at least 30x (measured {fitting['svi'] / fitting['mle']:.0f}x).",
+            MARK_END,
+        ]
+    )
+    print(section)
+    if args.quick:
+        return
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery number here was measured on the project's 2-core machine with the command given.\n"
+    if MARK_BEGIN in text:
+        text = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
