@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -105,13 +106,32 @@ class Terms:
     index: torch.Tensor
     n_rows: int
     spec_coef: torch.Tensor
+    index_base: tuple[int, ...]
 
     def evaluate(self, tails: torch.Tensor, rates: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """``[S, n_rows]`` values for flat tails ``[S, sum L]`` and rates (``[S, m]`` each,
         or ``None`` for the spec's)."""
-        coef = self.spec_coef if rates is None else self.sign * _rate_products(rates, self.slip_power, self.gain_power)
+        if rates is None:
+            constant, index, coef, row = self._spec_plan
+            value = coef * tails[:, index].prod(-1)
+            if row is None:
+                return value + constant
+            return constant.repeat(value.shape[0], 1).index_add_(1, row, value)
+        coef = self.sign * _rate_products(rates, self.slip_power, self.gain_power)
         value = coef * tails[:, self.index].prod(-1)
         return torch.zeros(value.shape[0], self.n_rows, dtype=DTYPE).index_add_(1, self.row, value)
+
+    @cached_property
+    def _spec_plan(self):
+        """Under the spec's rates: the terms that need no competency summed into a constant
+        per row, and the rest; ``row`` is ``None`` when those are exactly one per row in
+        order (a single target without parents), so no scatter is needed."""
+        free = (self.index == self.index.new_tensor(self.index_base)).all(dim=-1) if self.index.numel() else torch.ones(len(self.row), dtype=torch.bool)
+        constant = torch.zeros(self.n_rows, dtype=DTYPE).index_add_(0, self.row[free], self.spec_coef[free])
+        keep = ~free
+        row = self.row[keep]
+        in_order = len(row) == self.n_rows and torch.equal(row, torch.arange(self.n_rows))
+        return constant, self.index[keep], self.spec_coef[keep], None if in_order else row
 
     @staticmethod
     def stack(parts: Sequence[Terms]) -> Terms:
@@ -127,6 +147,7 @@ class Terms:
             torch.cat([p.index for p in parts]),
             offsets[-1] + parts[-1].n_rows,
             torch.cat([p.spec_coef for p in parts]),
+            parts[0].index_base,
         )
 
 
@@ -169,7 +190,7 @@ def compile_pattern(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones
             parts.append((rows, torch.full((len(rows),), sign, dtype=DTYPE), slip_power[rows], gain_power[rows], need[rows]))
     row, sign, slip_power, gain_power, need = (torch.cat(x) for x in zip(*parts))
     spec_coef = sign * _rate_products(tuple(r[None] for r in net.rates()), slip_power, gain_power)[0]
-    return Terms(row, sign, slip_power, gain_power, need + net.level_offsets, n, spec_coef)
+    return Terms(row, sign, slip_power, gain_power, need + net.level_offsets, n, spec_coef, tuple(net.level_offsets.tolist()))
 
 
 class Scorer:
@@ -190,9 +211,13 @@ class Scorer:
         levels, parents = net.requirements(self.settings)
         self.terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
 
-    def __call__(self, theta: Theta, rates=None) -> torch.Tensor:
-        """``[N, m]`` for a point theta, ``[S, N, m]`` for a batch; targets in ``net.targets`` order."""
-        tails, rates, batched = prepare(self.net, theta, rates)
+    def __call__(self, theta: Theta, rates=None, validate: bool = True) -> torch.Tensor:
+        """``[N, m]`` for a point theta, ``[S, N, m]`` for a batch; targets in ``net.targets`` order.
+
+        ``validate=False`` skips checking that theta holds probability vectors, for callers
+        whose theta comes from the fitter (a softmax) in a hot loop.
+        """
+        tails, rates, batched = prepare(self.net, theta, rates, validate)
         probs = self.terms.evaluate(tails, rates)
         probs = probs.reshape(-1, len(self.net.targets), self.settings.shape[0]).transpose(1, 2)
         return probs if batched else probs[0]

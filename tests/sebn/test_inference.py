@@ -96,3 +96,10 @@ def test_theta_must_match_the_spec():
         score(net, {k: v for k, v in theta.items() if k != "unlock"})
     with pytest.raises(ValueError, match="summing to 1"):
         score(net, {**theta, "unlock": torch.tensor([0.5, 0.6])})
+
+
+def test_spec_rate_fast_path_equals_the_general_rate_path():
+    for name in PAPER_SPECS:
+        net = paper_net(name)
+        theta = random_theta(net, 5)
+        assert torch.allclose(score(net, theta), score(net, theta, rates=net.rates()), atol=1e-14)
