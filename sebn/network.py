@@ -243,16 +243,16 @@ class SEBN:
             :attr:`targets` order.
         """
         n, m, b = settings.shape[0], len(self.targets), len(self.base)
-        levels = torch.zeros(n, m, b, dtype=torch.long)
+        per_target = [torch.zeros(n, b, dtype=torch.long) for _ in range(m)]
         parents = torch.zeros(n, m, m, dtype=torch.bool)
-        # One pass per line keeps memory at O(N * m * B) for large setting batches.
+        # One pass per line on contiguous [N, B] blocks keeps memory at O(N * m * B).
         for rule, applies in zip(self.rules, self.applies(settings).T):
             if any(rule.levels):
-                required = torch.tensor(rule.levels, dtype=torch.long)
-                levels[:, rule.target] = torch.maximum(levels[:, rule.target], applies[:, None] * required)
+                required = applies[:, None] * torch.tensor(rule.levels, dtype=torch.long)
+                torch.maximum(per_target[rule.target], required, out=per_target[rule.target])
             for parent in rule.parents:
                 parents[:, rule.target, parent] |= applies
-        return levels, parents
+        return torch.stack(per_target, dim=1), parents
 
     def unconstrained(self, settings: torch.Tensor) -> torch.Tensor:
         """``[N, m]`` bool: settings where no line of a target applies."""
