@@ -1,0 +1,244 @@
+"""The little the single-file agents share: callbacks, replay buffer, logging, seeding,
+evaluation and checkpoints. No framework: each agent's loop stays in its own file.
+
+Example:
+    >>> buffer = ReplayBuffer(obs_shape=(3,), action_shape=(1,), capacity=10)
+    >>> buffer.add(np.zeros((1, 3)), np.ones((1, 3)), np.zeros((1, 1)), np.array([1.0]), np.array([False]))
+    >>> len(buffer)
+    1
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+
+class Callbacks:
+    """The only door between an agent and a curriculum or teacher. Override what you need.
+
+    * ``on_start(handles)``: once, before training; ``handles`` holds ``"envs"`` and, for
+      off-policy agents, ``"replay_buffer"`` (call ``.clear()`` on it to empty it).
+    * ``on_episode(info)``: after each finished training episode, with ``task`` (the reset
+      options' task echoed by the env, if any), ``return``, ``length``, ``global_step``,
+      ``final_info`` (the env's last info) and ``env_index``.
+    * ``on_update(modules)``: after ``backward()`` and before the optimiser step, so the
+      gradients of ``modules`` (``"actor"``, ``"critic"``, ...) are readable; they are
+      overwritten by the next update, so copy what you keep.
+    * ``on_eval(step, metrics)``: after each evaluation.
+    * ``reset_options(env_index)``: the options for the next reset of a training env
+      (a curriculum's task goes here); ``None`` for the env's default.
+    """
+
+    def on_start(self, handles: Mapping[str, Any]) -> None:
+        pass
+
+    def reset_options(self, env_index: int) -> dict[str, Any] | None:
+        return None
+
+    def on_episode(self, info: Mapping[str, Any]) -> None:
+        pass
+
+    def on_update(self, modules: Mapping[str, nn.Module]) -> None:
+        pass
+
+    def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
+        pass
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and torch; one thread keeps runs reproducible and fast on CPU."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.deterministic = deterministic
+
+
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, output_activation: type[nn.Module] | None = None) -> nn.Sequential:
+    """Linear layers of the given sizes with ``activation`` between them."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+        elif output_activation is not None:
+            layers.append(output_activation())
+    return nn.Sequential(*layers)
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions; ``terminated`` (not truncated) marks true ends, so
+    the critic bootstraps through time limits."""
+
+    def __init__(self, obs_shape: tuple[int, ...], action_shape: tuple[int, ...], capacity: int):
+        self.capacity = capacity
+        self.obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, *obs_shape), dtype=np.float32)
+        self.actions = np.zeros((capacity, *action_shape), dtype=np.float32)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.position = 0
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs, next_obs, actions, rewards, terminated) -> None:
+        """Add a batch of transitions, one per env."""
+        for i in range(len(obs)):
+            p = self.position
+            self.obs[p], self.next_obs[p], self.actions[p] = obs[i], next_obs[i], actions[i]
+            self.rewards[p], self.terminated[p] = rewards[i], terminated[i]
+            self.position = (p + 1) % self.capacity
+            self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        index = rng.integers(0, self.size, size=batch_size)
+        return {
+            "obs": torch.from_numpy(self.obs[index]),
+            "next_obs": torch.from_numpy(self.next_obs[index]),
+            "actions": torch.from_numpy(self.actions[index]),
+            "rewards": torch.from_numpy(self.rewards[index]),
+            "terminated": torch.from_numpy(self.terminated[index]),
+        }
+
+    def clear(self) -> None:
+        """Forget every transition (the gradient-norm teacher's clear-buffer option)."""
+        self.position = 0
+        self.size = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        n = self.size
+        return {
+            "obs": torch.from_numpy(self.obs[:n].copy()), "next_obs": torch.from_numpy(self.next_obs[:n].copy()),
+            "actions": torch.from_numpy(self.actions[:n].copy()), "rewards": torch.from_numpy(self.rewards[:n].copy()),
+            "terminated": torch.from_numpy(self.terminated[:n].copy()), "position": self.position, "size": n,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        n = state["size"]
+        for key in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, key)[:n] = state[key].numpy()
+        self.position, self.size = state["position"], n
+
+
+class RunLogger:
+    """TensorBoard scalars under namespaced keys (``charts/``, ``losses/``, ``eval/``),
+    mirrored to Weights & Biases when tracking."""
+
+    def __init__(self, run_dir: str | Path, config: Mapping[str, Any], track: bool = False, project: str = "sebn"):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(run_dir))
+        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in config.items()))
+        self.wandb = None
+        if track:
+            try:
+                import wandb
+            except ImportError:
+                raise SystemExit("--track needs wandb: pip install wandb") from None
+            self.wandb = wandb.init(project=project, config=dict(config), dir=str(run_dir), sync_tensorboard=True)
+
+    def scalar(self, key: str, value: float, step: int) -> None:
+        self.writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        self.writer.close()
+        if self.wandb is not None:
+            self.wandb.finish()
+
+
+def episode_success(info: Mapping[str, Any]) -> float | None:
+    """The env's own success flag in an episode's last info, if it reports one."""
+    for key in ("is_success", "success"):
+        if key in info:
+            return float(np.asarray(info[key]).item())
+    return None
+
+
+def evaluate(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> dict[str, float]:
+    """Deterministic evaluation on a separate env: mean return, length and (when the env
+    reports it) success rate."""
+    returns, lengths, successes = [], [], []
+    for episode in range(episodes):
+        obs, info = env.reset(seed=seed + episode)
+        done, total, length = False, 0.0, 0
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy(obs[None])[0])
+            total += float(reward)
+            length += 1
+            done = terminated or truncated
+        returns.append(total)
+        lengths.append(length)
+        success = episode_success(info)
+        if success is not None:
+            successes.append(success)
+    metrics = {"eval/episodic_return": float(np.mean(returns)), "eval/episodic_length": float(np.mean(lengths))}
+    if successes:
+        metrics["eval/success_rate"] = float(np.mean(successes))
+    return metrics
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """Every RNG a run draws from, in a form ``torch.load(weights_only=True)`` accepts."""
+    return {"python": random.getstate(), "numpy_global": _plain(np.random.get_state()), "torch": torch.get_rng_state(),
+            "generator": rng.bit_generator.state}
+
+
+def set_rng_state(state: Mapping[str, Any], rng: np.random.Generator) -> None:
+    random.setstate(_tuples(state["python"]))
+    legacy = state["numpy_global"]
+    np.random.set_state((legacy[0], np.array(legacy[1], dtype=np.uint32), *legacy[2:]))
+    torch.set_rng_state(state["torch"])
+    rng.bit_generator.state = state["generator"]
+
+
+def _plain(legacy_state):
+    name, keys, pos, has_gauss, cached = legacy_state
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int) -> gym.vector.SyncVectorEnv:
+    """Training envs without autoreset: the loop resets finished envs itself, one at a
+    time, so each reset can carry its own options and the final observation stays put."""
+    return gym.vector.SyncVectorEnv(
+        [lambda i=i: make_env(i) for i in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.DISABLED
+    )
+
+
+def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callbacks, obs: np.ndarray | None = None,
+               seed: int | None = None) -> tuple[np.ndarray, list[Any]]:
+    """Reset the masked envs with their own reset options; returns observations and each
+    reset env's echoed task (``info["task"]``, ``None`` elsewhere)."""
+    tasks: list[Any] = [None] * envs.num_envs
+    for i in np.flatnonzero(mask):
+        only = np.zeros(envs.num_envs, dtype=bool)
+        only[i] = True
+        options = dict(callbacks.reset_options(int(i)) or {})
+        seeds = None if seed is None else [seed + j for j in range(envs.num_envs)]
+        new_obs, info = envs.reset(seed=seeds, options={**options, "reset_mask": only})
+        obs = new_obs if obs is None else obs
+        obs[i] = new_obs[i]
+        if "task" in info and info.get("_task", np.ones(envs.num_envs, bool))[i]:
+            tasks[i] = info["task"][i]
+    return obs, tasks
+
+
+def env_rng_states(envs: gym.vector.VectorEnv) -> list[dict[str, Any]]:
+    return [env.unwrapped.np_random.bit_generator.state for env in envs.envs]
+
+
+def set_env_rng_states(envs: gym.vector.VectorEnv, states) -> None:
+    for env, state in zip(envs.envs, states):
+        env.unwrapped.np_random.bit_generator.state = state

@@ -1,0 +1,317 @@
+"""Soft Actor-Critic (Haarnoja et al. 2018), continuous actions, one file in the CleanRL style.
+
+Twin critics with Polyak-averaged target critics, a tanh-squashed Gaussian actor, and an
+automatic (or fixed) temperature. Time limits are truncations: the critic bootstraps
+through them and only true terminations cut the return.
+
+    python -m agents.sac --env-id Pendulum-v1 --total-timesteps 20000
+    python -m agents.sac --preset gradient-paper --env-id PointMaze_UMaze-v3
+
+The gradient-norm paper's student is ``--preset gradient-paper``: 3x256 hidden layers,
+batch 256, gamma 0.99, fixed temperature 0.05.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+import tyro
+from torch import nn
+
+from agents.common import (
+    Callbacks,
+    ReplayBuffer,
+    RunLogger,
+    env_rng_states,
+    evaluate,
+    make_vector_env,
+    mlp,
+    reset_envs,
+    rng_state,
+    seed_everything,
+    set_env_rng_states,
+    set_rng_state,
+)
+
+LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+
+@dataclass
+class Args:
+    env_id: str = "Pendulum-v1"
+    """the Gymnasium environment id (ignored when ``train`` gets ``make_env``)"""
+    preset: Literal["none", "gradient-paper"] = "none"
+    """'gradient-paper': 3x256 layers, batch 256, gamma 0.99, fixed temperature 0.05"""
+    seed: int = 1
+    """seed of the experiment"""
+    total_timesteps: int = 100_000
+    """environment steps to train for"""
+    num_envs: int = 1
+    """parallel training environments"""
+    buffer_size: int = 1_000_000
+    """replay buffer capacity"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 0.005
+    """target critic smoothing coefficient"""
+    batch_size: int = 256
+    """replay batch size"""
+    learning_starts: int = 5_000
+    """steps of random actions before learning"""
+    policy_lr: float = 3e-4
+    """actor learning rate"""
+    q_lr: float = 1e-3
+    """critic learning rate"""
+    policy_frequency: int = 2
+    """actor (and temperature) updates happen every this many critic updates, that many times"""
+    target_network_frequency: int = 1
+    """target critics are updated every this many critic updates"""
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
+    """hidden layer sizes of actor and critics"""
+    alpha: float = 0.2
+    """entropy temperature (initial value when autotuning)"""
+    autotune: bool = True
+    """learn the temperature towards entropy -|A|"""
+    eval_every: int = 10_000
+    """evaluate the deterministic policy every this many steps (0: never)"""
+    eval_episodes: int = 5
+    """episodes per evaluation"""
+    checkpoint_every: int = 0
+    """save a checkpoint every this many steps (0: only at the end)"""
+    save_buffer: bool = True
+    """include the replay buffer in checkpoints (exact resume, larger files)"""
+    run_dir: str = "runs/sac"
+    """where TensorBoard events and checkpoints go"""
+    resume: bool = False
+    """continue from run_dir/checkpoints/latest.pt if it exists"""
+    track: bool = False
+    """mirror metrics to Weights & Biases"""
+    threads: int = 1
+    """torch threads (1 is fastest for small networks on CPU)"""
+
+    def __post_init__(self):
+        if self.preset == "gradient-paper":
+            self.hidden_sizes, self.batch_size, self.gamma = [256, 256, 256], 256, 0.99
+            self.alpha, self.autotune = 0.05, False
+
+
+class SoftQNetwork(nn.Module):
+    def __init__(self, obs_dim: int, action_dim: int, hidden_sizes: list[int]):
+        super().__init__()
+        self.net = mlp([obs_dim + action_dim, *hidden_sizes, 1])
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], dim=1)).squeeze(-1)
+
+
+class Actor(nn.Module):
+    def __init__(self, obs_dim: int, action_space: gym.spaces.Box, hidden_sizes: list[int]):
+        super().__init__()
+        action_dim = int(np.prod(action_space.shape))
+        self.trunk = mlp([obs_dim, *hidden_sizes], output_activation=nn.ReLU)
+        self.mean = nn.Linear(hidden_sizes[-1], action_dim)
+        self.log_std = nn.Linear(hidden_sizes[-1], action_dim)
+        high, low = torch.as_tensor(action_space.high, dtype=torch.float32), torch.as_tensor(action_space.low, dtype=torch.float32)
+        self.register_buffer("action_scale", (high - low) / 2)
+        self.register_buffer("action_bias", (high + low) / 2)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.trunk(obs)
+        log_std = torch.tanh(self.log_std(h))
+        return self.mean(h), LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)
+
+    def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A reparameterised action, its log-probability, and the deterministic action."""
+        mean, log_std = self(obs)
+        normal = torch.distributions.Normal(mean, log_std.exp())
+        raw = normal.rsample()
+        squashed = torch.tanh(raw)
+        action = squashed * self.action_scale + self.action_bias
+        # Change of variables for the tanh squashing and the affine rescaling.
+        log_prob = normal.log_prob(raw) - torch.log(self.action_scale * (1 - squashed.pow(2)) + 1e-6)
+        return action, log_prob.sum(-1), torch.tanh(mean) * self.action_scale + self.action_bias
+
+
+def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
+    """Train SAC; returns the actor, the last evaluation and the step count.
+
+    Args:
+        args: hyperparameters.
+        make_env: ``make_env(index)`` builds training env ``index`` (``-1``: the evaluation
+            env); ``gym.make(args.env_id)`` when omitted.
+        callbacks: see :class:`agents.common.Callbacks`.
+    """
+    make_env = make_env or (lambda index: gym.make(args.env_id))
+    callbacks = callbacks or Callbacks()
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    rng = np.random.default_rng(args.seed)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=1))
+
+    envs = make_vector_env(make_env, args.num_envs)
+    eval_env = make_env(-1)
+    if not isinstance(envs.single_action_space, gym.spaces.Box):
+        raise ValueError(f"SAC needs a continuous (Box) action space, got {envs.single_action_space}")
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    action_dim = int(np.prod(envs.single_action_space.shape))
+
+    actor = Actor(obs_dim, envs.single_action_space, args.hidden_sizes)
+    qf1, qf2 = SoftQNetwork(obs_dim, action_dim, args.hidden_sizes), SoftQNetwork(obs_dim, action_dim, args.hidden_sizes)
+    qf1_target, qf2_target = SoftQNetwork(obs_dim, action_dim, args.hidden_sizes), SoftQNetwork(obs_dim, action_dim, args.hidden_sizes)
+    qf1_target.load_state_dict(qf1.state_dict())
+    qf2_target.load_state_dict(qf2.state_dict())
+    critics = nn.ModuleList([qf1, qf2])
+    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.q_lr)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
+    target_entropy = -float(action_dim)
+    log_alpha = torch.tensor(float(np.log(args.alpha)), requires_grad=True)
+    alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr)
+    buffer = ReplayBuffer(envs.single_observation_space.shape, envs.single_action_space.shape, args.buffer_size)
+
+    checkpoint_path = run_dir / "checkpoints" / "latest.pt"
+    modules = {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target}
+    optimisers = {"q": q_optimizer, "actor": actor_optimizer, "alpha": alpha_optimizer}
+    global_step, update, last_eval = 0, 0, {}
+    if args.resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=True)
+        for name, module in modules.items():
+            module.load_state_dict(state[name])
+        for name, optimiser in optimisers.items():
+            optimiser.load_state_dict(state[f"optimiser_{name}"])
+        with torch.no_grad():
+            log_alpha.copy_(state["log_alpha"])
+        if "buffer" in state:
+            buffer.load_state_dict(state["buffer"])
+        set_rng_state(state["rng"], rng)
+        global_step, update, last_eval = state["global_step"], state["update"], state["last_eval"]
+
+    def save_checkpoint(env_rng) -> None:
+        state = {name: m.state_dict() for name, m in modules.items()}
+        state.update({f"optimiser_{name}": o.state_dict() for name, o in optimisers.items()})
+        state.update(log_alpha=log_alpha.detach().clone(), rng=rng_state(rng), env_rng=env_rng,
+                     global_step=global_step, update=update, last_eval=last_eval)
+        if args.save_buffer:
+            state["buffer"] = buffer.state_dict()
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, checkpoint_path)  # a kill mid-save leaves the previous checkpoint intact
+
+    logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
+    callbacks.on_start({"envs": envs, "replay_buffer": buffer})
+    if args.resume and checkpoint_path.exists():
+        set_env_rng_states(envs, torch.load(checkpoint_path, weights_only=True)["env_rng"])
+        obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks)
+    else:
+        obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=args.seed)
+    episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
+    actor_loss = torch.zeros(())
+    start_time, start_step = time.time(), global_step
+
+    def policy(o: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return actor.sample(torch.as_tensor(o, dtype=torch.float32))[2].numpy()
+
+    while global_step < args.total_timesteps:
+        if global_step < args.learning_starts:
+            actions = rng.uniform(envs.single_action_space.low, envs.single_action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
+        else:
+            with torch.no_grad():
+                actions = actor.sample(torch.as_tensor(obs, dtype=torch.float32))[0].numpy()
+        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
+        global_step += args.num_envs
+        buffer.add(obs, next_obs, actions, rewards, terminations)
+        episode_return += rewards
+        episode_length += 1
+        finished = terminations | truncations
+        for i in np.flatnonzero(finished):
+            final_info = {k: v[i] for k, v in infos.items() if not k.startswith("_") and infos.get(f"_{k}", np.ones(args.num_envs, bool))[i]}
+            logger.scalar("charts/episodic_return", episode_return[i], global_step)
+            logger.scalar("charts/episodic_length", episode_length[i], global_step)
+            callbacks.on_episode({"task": tasks[i], "return": float(episode_return[i]), "length": int(episode_length[i]),
+                                  "global_step": global_step, "final_info": final_info, "env_index": int(i)})
+            episode_return[i], episode_length[i] = 0.0, 0
+        obs = next_obs
+        checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
+        # Env RNGs as they were before this step's resets: a resumed run redraws exactly
+        # the same new episodes (envs still mid-episode at a checkpoint restart afresh).
+        env_rng = env_rng_states(envs) if checkpoint_due or global_step >= args.total_timesteps else None
+        if finished.any():
+            obs, new_tasks = reset_envs(envs, finished, callbacks, obs)
+            tasks = [new if done else old for new, old, done in zip(new_tasks, tasks, finished)]
+
+        if global_step > args.learning_starts:
+            update += 1
+            batch = buffer.sample(args.batch_size, rng)
+            alpha = log_alpha.exp().detach()
+            with torch.no_grad():
+                next_actions, next_log_prob, _ = actor.sample(batch["next_obs"])
+                next_q = torch.min(qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions))
+                target = batch["rewards"] + (1 - batch["terminated"]) * args.gamma * (next_q - alpha * next_log_prob)
+            q1, q2 = qf1(batch["obs"], batch["actions"]), qf2(batch["obs"], batch["actions"])
+            q_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
+            q_optimizer.zero_grad()
+            q_loss.backward()
+            callbacks.on_update({"critic": critics})
+            q_optimizer.step()
+
+            if update % args.policy_frequency == 0:
+                for _ in range(args.policy_frequency):
+                    actions_pi, log_prob, _ = actor.sample(batch["obs"])
+                    q_pi = torch.min(qf1(batch["obs"], actions_pi), qf2(batch["obs"], actions_pi))
+                    actor_loss = (alpha * log_prob - q_pi).mean()
+                    actor_optimizer.zero_grad()
+                    actor_loss.backward()
+                    callbacks.on_update({"actor": actor})
+                    actor_optimizer.step()
+                    if args.autotune:
+                        with torch.no_grad():
+                            _, log_prob, _ = actor.sample(batch["obs"])
+                        alpha_loss = -(log_alpha.exp() * (log_prob + target_entropy)).mean()
+                        alpha_optimizer.zero_grad()
+                        alpha_loss.backward()
+                        alpha_optimizer.step()
+                        alpha = log_alpha.exp().detach()
+            if update % args.target_network_frequency == 0:
+                with torch.no_grad():
+                    for net, target_net in ((qf1, qf1_target), (qf2, qf2_target)):
+                        for p, tp in zip(net.parameters(), target_net.parameters()):
+                            tp.mul_(1 - args.tau).add_(args.tau * p)
+            if update % 100 == 0:
+                logger.scalar("losses/qf_loss", q_loss.item() / 2, global_step)
+                logger.scalar("losses/qf1_values", q1.mean().item(), global_step)
+                logger.scalar("losses/actor_loss", actor_loss.item(), global_step)
+                logger.scalar("losses/alpha", float(alpha), global_step)
+                logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)
+
+        if args.eval_every and global_step % args.eval_every < args.num_envs:
+            last_eval = evaluate(policy, eval_env, args.eval_episodes, seed=10_000 + args.seed)
+            for key, value in last_eval.items():
+                logger.scalar(key, value, global_step)
+            callbacks.on_eval(global_step, last_eval)
+        if checkpoint_due:
+            save_checkpoint(env_rng)
+
+    save_checkpoint(env_rng if global_step > start_step else env_rng_states(envs))
+    logger.close()
+    envs.close()
+    eval_env.close()
+    return {"actor": actor, "critics": critics, "eval": last_eval, "global_step": global_step, "policy": policy}
+
+
+if __name__ == "__main__":
+    result = train(tyro.cli(Args))
+    print(json.dumps({"global_step": result["global_step"], **result["eval"]}))
