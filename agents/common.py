@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -129,6 +130,31 @@ class ReplayBuffer:
         self.position, self.size = state["position"], n
 
 
+class RunningMeanStd:
+    """Running mean and variance (parallel Welford), for observation and return scaling."""
+
+    def __init__(self, shape: tuple[int, ...] = ()):
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = 1e-4
+
+    def update(self, batch: np.ndarray) -> None:
+        mean, var, count = batch.mean(axis=0), batch.var(axis=0), batch.shape[0]
+        delta, total = mean - self.mean, self.count + count
+        self.mean = self.mean + delta * count / total
+        self.var = (self.var * self.count + var * count + delta**2 * self.count * count / total) / total
+        self.count = total
+
+    def normalize(self, x: np.ndarray, clip: float = 10.0) -> np.ndarray:
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mean": torch.as_tensor(np.asarray(self.mean)), "var": torch.as_tensor(np.asarray(self.var)), "count": float(self.count)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
+
+
 class RunLogger:
     """TensorBoard scalars under namespaced keys (``charts/``, ``losses/``, ``eval/``),
     mirrored to Weights & Biases when tracking."""
@@ -186,6 +212,14 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes:
     return metrics
 
 
+def atomic_save(state: Mapping[str, Any], path: Path) -> None:
+    """``torch.save`` to a temporary file, then rename: a kill mid-save keeps the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(dict(state), tmp)
+    os.replace(tmp, path)
+
+
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """Every RNG a run draws from, in a form ``torch.load(weights_only=True)`` accepts."""
     return {"python": random.getstate(), "numpy_global": _plain(np.random.get_state()), "torch": torch.get_rng_state(),
@@ -219,19 +253,33 @@ def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int) -> gym.ve
 
 def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callbacks, obs: np.ndarray | None = None,
                seed: int | None = None) -> tuple[np.ndarray, list[Any]]:
-    """Reset the masked envs with their own reset options; returns observations and each
-    reset env's echoed task (``info["task"]``, ``None`` elsewhere)."""
+    """Reset the masked envs, each with its own reset options; returns the observations
+    and each reset env's echoed task (``info["task"]``, ``None`` elsewhere).
+
+    With ``obs=None`` (the first reset) every env is reset once without options (seeded
+    from ``seed``), since a vector env must hold an observation for each env before it can
+    reset one alone; envs whose callbacks give options are then reset again with them.
+    """
     tasks: list[Any] = [None] * envs.num_envs
-    for i in np.flatnonzero(mask):
-        only = np.zeros(envs.num_envs, dtype=bool)
-        only[i] = True
-        options = dict(callbacks.reset_options(int(i)) or {})
-        seeds = None if seed is None else [seed + j for j in range(envs.num_envs)]
-        new_obs, info = envs.reset(seed=seeds, options={**options, "reset_mask": only})
-        obs = new_obs if obs is None else obs
-        obs[i] = new_obs[i]
+
+    def echo(info: dict, i: int) -> None:
         if "task" in info and info.get("_task", np.ones(envs.num_envs, bool))[i]:
             tasks[i] = info["task"][i]
+
+    fresh = obs is None
+    if fresh:
+        obs, info = envs.reset(seed=seed)
+        for i in range(envs.num_envs):
+            echo(info, i)
+    for i in np.flatnonzero(mask):
+        options = callbacks.reset_options(int(i))
+        if fresh and options is None:
+            continue
+        only = np.zeros(envs.num_envs, dtype=bool)
+        only[i] = True
+        new_obs, info = envs.reset(options={**(options or {}), "reset_mask": only})
+        obs[i] = new_obs[i]
+        echo(info, i)
     return obs, tasks
 
 

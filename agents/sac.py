@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from agents.common import (
     Callbacks,
     ReplayBuffer,
     RunLogger,
+    atomic_save,
     env_rng_states,
     evaluate,
     make_vector_env,
@@ -131,8 +131,12 @@ class Actor(nn.Module):
         log_std = torch.tanh(self.log_std(h))
         return self.mean(h), LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)
 
-    def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A reparameterised action, its log-probability, and the deterministic action."""
+    def greedy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The deterministic action (the squashed mean), for evaluation."""
+        return torch.tanh(self(obs)[0]) * self.action_scale + self.action_bias
+
+    def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised action and its log-probability."""
         mean, log_std = self(obs)
         normal = torch.distributions.Normal(mean, log_std.exp())
         raw = normal.rsample()
@@ -140,7 +144,7 @@ class Actor(nn.Module):
         action = squashed * self.action_scale + self.action_bias
         # Change of variables for the tanh squashing and the affine rescaling.
         log_prob = normal.log_prob(raw) - torch.log(self.action_scale * (1 - squashed.pow(2)) + 1e-6)
-        return action, log_prob.sum(-1), torch.tanh(mean) * self.action_scale + self.action_bias
+        return action, log_prob.sum(-1)
 
 
 def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
@@ -205,12 +209,16 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                      global_step=global_step, update=update, last_eval=last_eval)
         if args.save_buffer:
             state["buffer"] = buffer.state_dict()
-        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = checkpoint_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, checkpoint_path)  # a kill mid-save leaves the previous checkpoint intact
+        atomic_save(state, checkpoint_path)
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
+
+    def run_eval() -> dict[str, float]:
+        metrics = evaluate(policy, eval_env, args.eval_episodes, seed=10_000 + args.seed)
+        for key, value in metrics.items():
+            logger.scalar(key, value, global_step)
+        callbacks.on_eval(global_step, metrics)
+        return {**metrics, "global_step": global_step}
     callbacks.on_start({"envs": envs, "replay_buffer": buffer})
     if args.resume and checkpoint_path.exists():
         set_env_rng_states(envs, torch.load(checkpoint_path, weights_only=True)["env_rng"])
@@ -223,7 +231,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
     def policy(o: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return actor.sample(torch.as_tensor(o, dtype=torch.float32))[2].numpy()
+            return actor.greedy(torch.as_tensor(o, dtype=torch.float32)).numpy()
 
     while global_step < args.total_timesteps:
         if global_step < args.learning_starts:
@@ -258,7 +266,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             batch = buffer.sample(args.batch_size, rng)
             alpha = log_alpha.exp().detach()
             with torch.no_grad():
-                next_actions, next_log_prob, _ = actor.sample(batch["next_obs"])
+                next_actions, next_log_prob = actor.sample(batch["next_obs"])
                 next_q = torch.min(qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions))
                 target = batch["rewards"] + (1 - batch["terminated"]) * args.gamma * (next_q - alpha * next_log_prob)
             q1, q2 = qf1(batch["obs"], batch["actions"]), qf2(batch["obs"], batch["actions"])
@@ -270,7 +278,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
             if update % args.policy_frequency == 0:
                 for _ in range(args.policy_frequency):
-                    actions_pi, log_prob, _ = actor.sample(batch["obs"])
+                    actions_pi, log_prob = actor.sample(batch["obs"])
                     q_pi = torch.min(qf1(batch["obs"], actions_pi), qf2(batch["obs"], actions_pi))
                     actor_loss = (alpha * log_prob - q_pi).mean()
                     actor_optimizer.zero_grad()
@@ -279,7 +287,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                     actor_optimizer.step()
                     if args.autotune:
                         with torch.no_grad():
-                            _, log_prob, _ = actor.sample(batch["obs"])
+                            _, log_prob = actor.sample(batch["obs"])
                         alpha_loss = -(log_alpha.exp() * (log_prob + target_entropy)).mean()
                         alpha_optimizer.zero_grad()
                         alpha_loss.backward()
@@ -298,13 +306,12 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                 logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)
 
         if args.eval_every and global_step % args.eval_every < args.num_envs:
-            last_eval = evaluate(policy, eval_env, args.eval_episodes, seed=10_000 + args.seed)
-            for key, value in last_eval.items():
-                logger.scalar(key, value, global_step)
-            callbacks.on_eval(global_step, last_eval)
+            last_eval = run_eval()
         if checkpoint_due:
             save_checkpoint(env_rng)
 
+    if args.eval_every and last_eval.get("global_step") != global_step:
+        last_eval = run_eval()
     save_checkpoint(env_rng if global_step > start_step else env_rng_states(envs))
     logger.close()
     envs.close()
