@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import random
 from collections.abc import Callable, Mapping
@@ -52,6 +54,16 @@ class Callbacks:
 
     def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         pass
+
+
+def start_run(args) -> tuple[np.random.Generator, Path]:
+    """Threads, seeds and the run directory (with ``args.json``) for an agent's ``Args``."""
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=1))
+    return np.random.default_rng(args.seed), run_dir
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
@@ -187,6 +199,28 @@ def episode_success(info: Mapping[str, Any]) -> float | None:
         if key in info:
             return float(np.asarray(info[key]).item())
     return None
+
+
+def report_episodes(finished: np.ndarray, infos: Mapping[str, Any], returns: np.ndarray, lengths: np.ndarray,
+                    tasks: list[Any], global_step: int, logger: RunLogger, callbacks: Callbacks) -> None:
+    """Log and hand over each finished training episode, then zero its counters."""
+    for i in np.flatnonzero(finished):
+        final_info = {k: v[i] for k, v in infos.items() if not k.startswith("_") and infos.get(f"_{k}", np.ones(len(finished), bool))[i]}
+        logger.scalar("charts/episodic_return", returns[i], global_step)
+        logger.scalar("charts/episodic_length", lengths[i], global_step)
+        callbacks.on_episode({"task": tasks[i], "return": float(returns[i]), "length": int(lengths[i]),
+                              "global_step": global_step, "final_info": final_info, "env_index": int(i)})
+        returns[i], lengths[i] = 0, 0
+
+
+def evaluate_and_log(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, args, global_step: int, logger: RunLogger,
+                     callbacks: Callbacks) -> dict[str, float]:
+    """Evaluate, log under ``eval/`` and tell the callbacks; the result records its step."""
+    metrics = evaluate(policy, env, args.eval_episodes, seed=10_000 + args.seed)
+    for key, value in metrics.items():
+        logger.scalar(key, value, global_step)
+    callbacks.on_eval(global_step, metrics)
+    return {**metrics, "global_step": global_step}
 
 
 def evaluate(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> dict[str, float]:

@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -31,13 +30,14 @@ from agents.common import (
     RunningMeanStd,
     atomic_save,
     env_rng_states,
-    evaluate,
+    evaluate_and_log,
     make_vector_env,
+    report_episodes,
     reset_envs,
     rng_state,
-    seed_everything,
     set_env_rng_states,
     set_rng_state,
+    start_run,
 )
 
 
@@ -165,12 +165,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     """
     make_env = make_env or (lambda index: gym.make(args.env_id))
     callbacks = callbacks or Callbacks()
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    rng = np.random.default_rng(args.seed)
-    run_dir = Path(args.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=1))
+    rng, run_dir = start_run(args)
 
     envs = make_vector_env(make_env, args.num_envs)
     eval_env = make_env(-1)
@@ -214,13 +209,6 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             return agent.greedy(torch.as_tensor(observe(raw, update=False))).numpy()
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
-
-    def run_eval() -> dict[str, float]:
-        metrics = evaluate(policy, eval_env, args.eval_episodes, seed=10_000 + args.seed)
-        for key, value in metrics.items():
-            logger.scalar(key, value, global_step)
-        callbacks.on_eval(global_step, metrics)
-        return {**metrics, "global_step": global_step}
     callbacks.on_start({"envs": envs})
     raw_obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
     # A checkpoint's statistics already count the observations of the resets it redraws.
@@ -263,13 +251,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             if cut.any():
                 reward = reward + args.gamma * final_value * cut
             rewards[step] = torch.as_tensor(reward, dtype=torch.float32)
-            for i in np.flatnonzero(finished):
-                final_info = {k: v[i] for k, v in infos.items() if not k.startswith("_") and infos.get(f"_{k}", np.ones(args.num_envs, bool))[i]}
-                logger.scalar("charts/episodic_return", episode_return[i], global_step)
-                logger.scalar("charts/episodic_length", episode_length[i], global_step)
-                callbacks.on_episode({"task": tasks[i], "return": float(episode_return[i]), "length": int(episode_length[i]),
-                                      "global_step": global_step, "final_info": final_info, "env_index": int(i)})
-                episode_return[i], episode_length[i] = 0.0, 0
+            report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
             if step == args.num_steps - 1:
                 env_rng = env_rng_states(envs)  # before resets: a resumed run redraws the same episodes
             if finished.any():
@@ -335,12 +317,12 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)
 
         if args.eval_every and global_step // args.eval_every > (global_step - args.batch_size) // args.eval_every:
-            last_eval = run_eval()
+            last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
         if args.checkpoint_every and global_step // args.checkpoint_every > (global_step - args.batch_size) // args.checkpoint_every:
             save_checkpoint(env_rng)
 
     if args.eval_every and last_eval.get("global_step") != global_step:
-        last_eval = run_eval()
+        last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
     save_checkpoint(env_rng if env_rng is not None else env_rng_states(envs))
     logger.close()
     envs.close()

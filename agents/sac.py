@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import gymnasium as gym
@@ -34,14 +33,15 @@ from agents.common import (
     RunLogger,
     atomic_save,
     env_rng_states,
-    evaluate,
+    evaluate_and_log,
     make_vector_env,
     mlp,
+    report_episodes,
     reset_envs,
     rng_state,
-    seed_everything,
     set_env_rng_states,
     set_rng_state,
+    start_run,
 )
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -158,12 +158,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     """
     make_env = make_env or (lambda index: gym.make(args.env_id))
     callbacks = callbacks or Callbacks()
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
-    rng = np.random.default_rng(args.seed)
-    run_dir = Path(args.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "args.json").write_text(json.dumps(dataclasses.asdict(args), indent=1))
+    rng, run_dir = start_run(args)
 
     envs = make_vector_env(make_env, args.num_envs)
     eval_env = make_env(-1)
@@ -212,13 +207,6 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         atomic_save(state, checkpoint_path)
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
-
-    def run_eval() -> dict[str, float]:
-        metrics = evaluate(policy, eval_env, args.eval_episodes, seed=10_000 + args.seed)
-        for key, value in metrics.items():
-            logger.scalar(key, value, global_step)
-        callbacks.on_eval(global_step, metrics)
-        return {**metrics, "global_step": global_step}
     callbacks.on_start({"envs": envs, "replay_buffer": buffer})
     if args.resume and checkpoint_path.exists():
         set_env_rng_states(envs, torch.load(checkpoint_path, weights_only=True)["env_rng"])
@@ -245,13 +233,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         episode_return += rewards
         episode_length += 1
         finished = terminations | truncations
-        for i in np.flatnonzero(finished):
-            final_info = {k: v[i] for k, v in infos.items() if not k.startswith("_") and infos.get(f"_{k}", np.ones(args.num_envs, bool))[i]}
-            logger.scalar("charts/episodic_return", episode_return[i], global_step)
-            logger.scalar("charts/episodic_length", episode_length[i], global_step)
-            callbacks.on_episode({"task": tasks[i], "return": float(episode_return[i]), "length": int(episode_length[i]),
-                                  "global_step": global_step, "final_info": final_info, "env_index": int(i)})
-            episode_return[i], episode_length[i] = 0.0, 0
+        report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
         obs = next_obs
         checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
         # Env RNGs as they were before this step's resets: a resumed run redraws exactly
@@ -306,12 +288,12 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                 logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)
 
         if args.eval_every and global_step % args.eval_every < args.num_envs:
-            last_eval = run_eval()
+            last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
         if checkpoint_due:
             save_checkpoint(env_rng)
 
     if args.eval_every and last_eval.get("global_step") != global_step:
-        last_eval = run_eval()
+        last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
     save_checkpoint(env_rng if global_step > start_step else env_rng_states(envs))
     logger.close()
     envs.close()

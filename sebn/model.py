@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 
 import pyro
 import pyro.distributions as dist
-from pyro import poutine
 import torch
+from pyro import poutine
 
 from sebn.network import DTYPE, SEBN
 

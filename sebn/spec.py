@@ -33,7 +33,12 @@ from typing import Literal
 
 import networkx as nx
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+)
 
 KEYWORDS = ("env", "competency", "target", "defaults")
 RATE_NAMES = ("success", "slip")

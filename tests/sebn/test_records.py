@@ -1,7 +1,6 @@
 import json
 
 import pytest
-import torch
 
 from sebn.network import SEBN
 from sebn.records import JsonlWriter, RecordError, observations, read_jsonl, write_jsonl
