@@ -1,0 +1,311 @@
+"""TD3 with a forward-looking actor (TD3-FORK, Wei & Ying 2021), one file in the CleanRL style.
+
+TD3 (Fujimoto et al. 2018): twin critics, target policy smoothing, delayed actor updates,
+target networks for actor and critics. FORK adds a *system network* ``F(s, a) -> s'`` and
+a *reward network* ``R(s, a) -> r``, both fitted to the replay buffer, and lets the actor
+look two steps ahead through them::
+
+    s1 = F(s, pi(s)),  s2 = F(s1, pi(s1))
+    actor loss = -Q1(s, pi(s)) - w * [R(s, pi(s)) + gamma R(s1, pi(s1)) + gamma^2 Q1(s2, pi(s2))]
+
+The weight is adaptive, ``w = fork_weight * clip(1 - L_sys / sys_threshold, 0, 1)``, where
+``L_sys`` is the system network's normalised error (mean squared error over the batch
+variance of the next states, i.e. 1 - R^2, smoothed): the actor trusts its look-ahead
+only once the model predicts well. (Our reading of the paper's adaptive weight, whose
+exact schedule it leaves to code; the normalisation makes one threshold fit any env.)
+
+    python -m agents.td3_fork --env-id BipedalWalker-v3 --total-timesteps 300000
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+import tyro
+from torch import nn
+
+from agents.common import (
+    Callbacks,
+    ReplayBuffer,
+    RunLogger,
+    atomic_save,
+    env_rng_states,
+    evaluate_and_log,
+    make_vector_env,
+    mlp,
+    report_episodes,
+    reset_envs,
+    rng_state,
+    set_env_rng_states,
+    set_rng_state,
+    start_run,
+)
+
+
+@dataclass
+class Args:
+    env_id: str = "BipedalWalker-v3"
+    """the Gymnasium environment id (ignored when ``train`` gets ``make_env``)"""
+    seed: int = 1
+    """seed of the experiment"""
+    total_timesteps: int = 1_000_000
+    """environment steps to train for"""
+    num_envs: int = 1
+    """parallel training environments"""
+    buffer_size: int = 1_000_000
+    """replay buffer capacity"""
+    gamma: float = 0.99
+    """discount factor"""
+    tau: float = 0.005
+    """target network smoothing coefficient"""
+    batch_size: int = 256
+    """replay batch size"""
+    learning_starts: int = 10_000
+    """steps of random actions before learning"""
+    learning_rate: float = 3e-4
+    """Adam learning rate of actor, critics, system and reward networks"""
+    exploration_noise: float = 0.1
+    """std of the Gaussian exploration noise, as a fraction of the action range"""
+    policy_noise: float = 0.2
+    """std of the target policy smoothing noise (fraction of the action range)"""
+    noise_clip: float = 0.5
+    """clip of the target policy smoothing noise (fraction of the action range)"""
+    policy_frequency: int = 2
+    """actor and target updates every this many critic updates"""
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
+    """hidden layer sizes of actor and critics"""
+    model_hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
+    """hidden layer sizes of the system and reward networks"""
+    fork_weight: float = 0.5
+    """largest weight of the forward-looking term (0 gives plain TD3)"""
+    sys_threshold: float = 0.02
+    """normalised system-network error (1 - R^2) at and above which the weight is 0"""
+    eval_every: int = 10_000
+    """evaluate the deterministic policy every this many steps (0: never)"""
+    eval_episodes: int = 5
+    """episodes per evaluation"""
+    checkpoint_every: int = 0
+    """save a checkpoint every this many steps (0: only at the end)"""
+    save_buffer: bool = True
+    """include the replay buffer in checkpoints (exact resume, larger files)"""
+    run_dir: str = "runs/td3_fork"
+    """where TensorBoard events and checkpoints go"""
+    resume: bool = False
+    """continue from run_dir/checkpoints/latest.pt if it exists"""
+    track: bool = False
+    """mirror metrics to Weights & Biases"""
+    threads: int = 1
+    """torch threads (1 is fastest for small networks on CPU)"""
+
+
+class QNetwork(nn.Module):
+    def __init__(self, obs_dim: int, action_dim: int, hidden_sizes: list[int]):
+        super().__init__()
+        self.net = mlp([obs_dim + action_dim, *hidden_sizes, 1])
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], dim=1)).squeeze(-1)
+
+
+class Actor(nn.Module):
+    def __init__(self, obs_dim: int, action_space: gym.spaces.Box, hidden_sizes: list[int]):
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden_sizes, int(np.prod(action_space.shape))], output_activation=nn.Tanh)
+        high, low = torch.as_tensor(action_space.high, dtype=torch.float32), torch.as_tensor(action_space.low, dtype=torch.float32)
+        self.register_buffer("action_scale", (high - low) / 2)
+        self.register_buffer("action_bias", (high + low) / 2)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs) * self.action_scale + self.action_bias
+
+
+class SystemNetwork(nn.Module):
+    """Predicts the next observation as the current one plus a learned change."""
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden_sizes: list[int]):
+        super().__init__()
+        self.net = mlp([obs_dim + action_dim, *hidden_sizes, obs_dim])
+
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return obs + self.net(torch.cat([obs, action], dim=1))
+
+
+def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
+    """Train TD3-FORK; returns the actor, the last evaluation and the step count.
+
+    Args:
+        args: hyperparameters.
+        make_env: ``make_env(index)`` builds training env ``index`` (``-1``: the evaluation
+            env); ``gym.make(args.env_id)`` when omitted.
+        callbacks: see :class:`agents.common.Callbacks`.
+    """
+    make_env = make_env or (lambda index: gym.make(args.env_id))
+    callbacks = callbacks or Callbacks()
+    rng, run_dir = start_run(args)
+
+    envs = make_vector_env(make_env, args.num_envs)
+    eval_env = make_env(-1)
+    action_space = envs.single_action_space
+    if not isinstance(action_space, gym.spaces.Box):
+        raise ValueError(f"TD3-FORK needs a continuous (Box) action space, got {action_space}")
+    obs_dim = int(np.prod(envs.single_observation_space.shape))
+    action_dim = int(np.prod(action_space.shape))
+    action_scale = (action_space.high - action_space.low) / 2
+
+    actor = Actor(obs_dim, action_space, args.hidden_sizes)
+    qf1, qf2 = QNetwork(obs_dim, action_dim, args.hidden_sizes), QNetwork(obs_dim, action_dim, args.hidden_sizes)
+    actor_target, qf1_target, qf2_target = copy.deepcopy(actor), copy.deepcopy(qf1), copy.deepcopy(qf2)
+    with torch.random.fork_rng():  # the models' own RNG stream: FORK leaves TD3's draws untouched
+        torch.manual_seed(args.seed + 1)
+        system = SystemNetwork(obs_dim, action_dim, args.model_hidden_sizes)
+        reward_model = QNetwork(obs_dim, action_dim, args.model_hidden_sizes)  # same shape: (s, a) -> scalar
+    critics = nn.ModuleList([qf1, qf2])
+    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.learning_rate)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.learning_rate)
+    model_optimizer = torch.optim.Adam([*system.parameters(), *reward_model.parameters()], lr=args.learning_rate)
+    buffer = ReplayBuffer(envs.single_observation_space.shape, action_space.shape, args.buffer_size)
+    scale_t, bias_t = actor.action_scale, actor.action_bias
+    low_t, high_t = bias_t - scale_t, bias_t + scale_t
+
+    checkpoint_path = run_dir / "checkpoints" / "latest.pt"
+    modules = {"actor": actor, "qf1": qf1, "qf2": qf2, "actor_target": actor_target, "qf1_target": qf1_target,
+               "qf2_target": qf2_target, "system": system, "reward_model": reward_model}
+    optimisers = {"q": q_optimizer, "actor": actor_optimizer, "model": model_optimizer}
+    global_step, update, last_eval, sys_error = 0, 0, {}, 1.0
+    resuming = args.resume and checkpoint_path.exists()
+    if resuming:
+        state = torch.load(checkpoint_path, weights_only=True)
+        for name, module in modules.items():
+            module.load_state_dict(state[name])
+        for name, optimiser in optimisers.items():
+            optimiser.load_state_dict(state[f"optimiser_{name}"])
+        if "buffer" in state:
+            buffer.load_state_dict(state["buffer"])
+        set_rng_state(state["rng"], rng)
+        set_env_rng_states(envs, state["env_rng"])
+        global_step, update, last_eval, sys_error = state["global_step"], state["update"], state["last_eval"], state["sys_error"]
+
+    def save_checkpoint(env_rng) -> None:
+        state = {name: m.state_dict() for name, m in modules.items()}
+        state.update({f"optimiser_{name}": o.state_dict() for name, o in optimisers.items()})
+        state.update(rng=rng_state(rng), env_rng=env_rng, global_step=global_step, update=update, last_eval=last_eval,
+                     sys_error=sys_error)
+        if args.save_buffer:
+            state["buffer"] = buffer.state_dict()
+        atomic_save(state, checkpoint_path)
+
+    def policy(o: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return actor(torch.as_tensor(o, dtype=torch.float32)).numpy()
+
+    logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
+    callbacks.on_start({"envs": envs, "replay_buffer": buffer})
+    obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
+    episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
+    actor_loss, fork_term, weight = torch.zeros(()), torch.zeros(()), 0.0
+    start_time, start_step, env_rng = time.time(), global_step, None
+
+    while global_step < args.total_timesteps:
+        if global_step < args.learning_starts:
+            actions = rng.uniform(action_space.low, action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
+        else:
+            noise = rng.normal(0.0, args.exploration_noise, size=(args.num_envs, action_dim)) * action_scale
+            actions = np.clip(policy(obs) + noise, action_space.low, action_space.high).astype(np.float32)
+        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
+        global_step += args.num_envs
+        buffer.add(obs, next_obs, actions, rewards, terminations)
+        episode_return += rewards
+        episode_length += 1
+        finished = terminations | truncations
+        report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
+        obs = next_obs
+        checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
+        # Env RNGs before this step's resets: a resumed run redraws the same new episodes.
+        env_rng = env_rng_states(envs) if checkpoint_due or global_step >= args.total_timesteps else None
+        if finished.any():
+            obs, new_tasks = reset_envs(envs, finished, callbacks, obs)
+            tasks = [new if done else old for new, old, done in zip(new_tasks, tasks, finished)]
+
+        if global_step > args.learning_starts:
+            update += 1
+            batch = buffer.sample(args.batch_size, rng)
+            s, a, r, s_next = batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"]
+            with torch.no_grad():
+                smoothing = (torch.randn_like(a) * args.policy_noise).clamp(-args.noise_clip, args.noise_clip) * scale_t
+                next_actions = torch.max(torch.min(actor_target(s_next) + smoothing, high_t), low_t)
+                next_q = torch.min(qf1_target(s_next, next_actions), qf2_target(s_next, next_actions))
+                target = r + (1 - batch["terminated"]) * args.gamma * next_q
+            q1, q2 = qf1(s, a), qf2(s, a)
+            q_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
+            q_optimizer.zero_grad()
+            q_loss.backward()
+            callbacks.on_update({"critic": critics})
+            q_optimizer.step()
+
+            predicted = system(s, a)
+            sys_loss = F.mse_loss(predicted, s_next)
+            reward_loss = F.mse_loss(reward_model(s, a), r)
+            model_optimizer.zero_grad()
+            (sys_loss + reward_loss).backward()
+            model_optimizer.step()
+            with torch.no_grad():
+                normalised = sys_loss / s_next.var(dim=0).mean().clamp_min(1e-8)
+                sys_error = 0.99 * sys_error + 0.01 * float(normalised)
+            weight = args.fork_weight * float(np.clip(1.0 - sys_error / args.sys_threshold, 0.0, 1.0))
+
+            if update % args.policy_frequency == 0:
+                pi = actor(s)
+                actor_loss = -qf1(s, pi).mean()
+                if weight > 0:
+                    s1 = system(s, pi)
+                    pi1 = actor(s1)
+                    s2 = system(s1, pi1)
+                    fork_term = (reward_model(s, pi) + args.gamma * reward_model(s1, pi1)
+                                 + args.gamma**2 * qf1(s2, actor(s2))).mean()
+                    actor_loss = actor_loss - weight * fork_term
+                actor_optimizer.zero_grad()
+                actor_loss.backward()
+                callbacks.on_update({"actor": actor})
+                actor_optimizer.step()
+                with torch.no_grad():
+                    for net, target_net in ((actor, actor_target), (qf1, qf1_target), (qf2, qf2_target)):
+                        for p, tp in zip(net.parameters(), target_net.parameters()):
+                            tp.mul_(1 - args.tau).add_(args.tau * p)
+            if update % 100 == 0:
+                logger.scalar("losses/qf_loss", q_loss.item() / 2, global_step)
+                logger.scalar("losses/qf1_values", q1.mean().item(), global_step)
+                logger.scalar("losses/actor_loss", actor_loss.item(), global_step)
+                logger.scalar("losses/system_loss", sys_loss.item(), global_step)
+                logger.scalar("losses/system_error_normalised", sys_error, global_step)
+                logger.scalar("losses/reward_model_loss", reward_loss.item(), global_step)
+                logger.scalar("losses/fork_weight", weight, global_step)
+                logger.scalar("losses/fork_term", fork_term.item(), global_step)
+                logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)
+
+        if args.eval_every and global_step % args.eval_every < args.num_envs:
+            last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
+        if checkpoint_due:
+            save_checkpoint(env_rng)
+
+    if args.eval_every and last_eval.get("global_step") != global_step:
+        last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
+    save_checkpoint(env_rng if global_step > start_step else env_rng_states(envs))
+    logger.close()
+    envs.close()
+    eval_env.close()
+    return {"actor": actor, "critics": critics, "system": system, "reward_model": reward_model, "eval": last_eval,
+            "global_step": global_step, "policy": policy, "fork_weight": weight}
+
+
+if __name__ == "__main__":
+    result = train(tyro.cli(Args))
+    print(json.dumps({"global_step": result["global_step"], **result["eval"]}))
