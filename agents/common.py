@@ -254,6 +254,48 @@ def atomic_save(state: Mapping[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
+class Checkpointer:
+    """Saves and restores what a run needs to continue: every stateful object (modules,
+    optimisers, buffers, normalisers: anything with ``state_dict``; or a tensor), the RNGs,
+    the training envs' RNGs and the loop's counters. Files are written atomically and
+    read with ``torch.load(weights_only=True)``.
+
+    ``optional`` names objects saved only when asked (a large replay buffer) and
+    restored when present.
+    """
+
+    def __init__(self, path: Path, stateful: Mapping[str, Any], rng: np.random.Generator, envs: gym.vector.VectorEnv,
+                 optional: tuple[str, ...] = ()):
+        self.path, self.stateful, self.rng, self.envs, self.optional = path, dict(stateful), rng, envs, optional
+
+    def save(self, env_rng, include_optional: bool = True, **counters) -> None:
+        state: dict[str, Any] = {"rng": rng_state(self.rng), "env_rng": env_rng, "counters": counters}
+        for name, obj in self.stateful.items():
+            if name in self.optional and not include_optional:
+                continue
+            state[name] = obj.detach().clone() if isinstance(obj, torch.Tensor) else obj.state_dict()
+        atomic_save(state, self.path)
+
+    def restore(self) -> dict[str, Any] | None:
+        """Load the checkpoint into the objects; returns its counters (``None`` if none)."""
+        if not self.path.exists():
+            return None
+        state = torch.load(self.path, weights_only=True)
+        for name, obj in self.stateful.items():
+            if name not in state:
+                if name in self.optional:
+                    continue
+                raise KeyError(f"checkpoint {self.path} has no '{name}'")
+            if isinstance(obj, torch.Tensor):
+                with torch.no_grad():
+                    obj.copy_(state[name])
+            else:
+                obj.load_state_dict(state[name])
+        set_rng_state(state["rng"], self.rng)
+        set_env_rng_states(self.envs, state["env_rng"])
+        return state["counters"]
+
+
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """Every RNG a run draws from, in a form ``torch.load(weights_only=True)`` accepts."""
     return {"python": random.getstate(), "numpy_global": _plain(np.random.get_state()), "torch": torch.get_rng_state(),

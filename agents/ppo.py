@@ -26,17 +26,14 @@ from torch import nn
 
 from agents.common import (
     Callbacks,
+    Checkpointer,
     RunLogger,
     RunningMeanStd,
-    atomic_save,
     env_rng_states,
     evaluate_and_log,
     make_vector_env,
     report_episodes,
     reset_envs,
-    rng_state,
-    set_env_rng_states,
-    set_rng_state,
     start_run,
 )
 
@@ -178,24 +175,15 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     obs_rms, return_rms = RunningMeanStd(obs_shape), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)
 
-    checkpoint_path = run_dir / "checkpoints" / "latest.pt"
-    global_step, iteration, last_eval = 0, 0, {}
     num_iterations = args.total_timesteps // args.batch_size
-    resuming = args.resume and checkpoint_path.exists()
-    if resuming:
-        state = torch.load(checkpoint_path, weights_only=True)
-        agent.load_state_dict(state["agent"])
-        optimizer.load_state_dict(state["optimizer"])
-        obs_rms.load_state_dict(state["obs_rms"])
-        return_rms.load_state_dict(state["return_rms"])
-        set_rng_state(state["rng"], rng)
-        set_env_rng_states(envs, state["env_rng"])
-        global_step, iteration, last_eval = state["global_step"], state["iteration"], state["last_eval"]
+    checkpoints = Checkpointer(run_dir / "checkpoints" / "latest.pt",
+                               {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms}, rng, envs)
+    counters = checkpoints.restore() if args.resume else None
+    resuming = counters is not None
+    global_step, iteration, last_eval = (counters["global_step"], counters["iteration"], counters["last_eval"]) if resuming else (0, 0, {})
 
     def save_checkpoint(env_rng) -> None:
-        atomic_save({"agent": agent.state_dict(), "optimizer": optimizer.state_dict(), "obs_rms": obs_rms.state_dict(),
-                     "return_rms": return_rms.state_dict(), "rng": rng_state(rng), "env_rng": env_rng,
-                     "global_step": global_step, "iteration": iteration, "last_eval": last_eval}, checkpoint_path)
+        checkpoints.save(env_rng, global_step=global_step, iteration=iteration, last_eval=last_eval)
 
     def observe(raw: np.ndarray, update: bool) -> np.ndarray:
         if not args.normalize_obs:

@@ -29,18 +29,15 @@ from torch import nn
 
 from agents.common import (
     Callbacks,
+    Checkpointer,
     ReplayBuffer,
     RunLogger,
-    atomic_save,
     env_rng_states,
     evaluate_and_log,
     make_vector_env,
     mlp,
     report_episodes,
     reset_envs,
-    rng_state,
-    set_env_rng_states,
-    set_rng_state,
     start_run,
 )
 
@@ -180,39 +177,21 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr)
     buffer = ReplayBuffer(envs.single_observation_space.shape, envs.single_action_space.shape, args.buffer_size)
 
-    checkpoint_path = run_dir / "checkpoints" / "latest.pt"
-    modules = {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target}
-    optimisers = {"q": q_optimizer, "actor": actor_optimizer, "alpha": alpha_optimizer}
-    global_step, update, last_eval = 0, 0, {}
-    if args.resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=True)
-        for name, module in modules.items():
-            module.load_state_dict(state[name])
-        for name, optimiser in optimisers.items():
-            optimiser.load_state_dict(state[f"optimiser_{name}"])
-        with torch.no_grad():
-            log_alpha.copy_(state["log_alpha"])
-        if "buffer" in state:
-            buffer.load_state_dict(state["buffer"])
-        set_rng_state(state["rng"], rng)
-        global_step, update, last_eval = state["global_step"], state["update"], state["last_eval"]
+    checkpoints = Checkpointer(
+        run_dir / "checkpoints" / "latest.pt",
+        {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target, "log_alpha": log_alpha,
+         "optimiser_q": q_optimizer, "optimiser_actor": actor_optimizer, "optimiser_alpha": alpha_optimizer, "buffer": buffer},
+        rng, envs, optional=("buffer",))
+    counters = checkpoints.restore() if args.resume else None
+    resuming = counters is not None
+    global_step, update, last_eval = (counters["global_step"], counters["update"], counters["last_eval"]) if resuming else (0, 0, {})
 
     def save_checkpoint(env_rng) -> None:
-        state = {name: m.state_dict() for name, m in modules.items()}
-        state.update({f"optimiser_{name}": o.state_dict() for name, o in optimisers.items()})
-        state.update(log_alpha=log_alpha.detach().clone(), rng=rng_state(rng), env_rng=env_rng,
-                     global_step=global_step, update=update, last_eval=last_eval)
-        if args.save_buffer:
-            state["buffer"] = buffer.state_dict()
-        atomic_save(state, checkpoint_path)
+        checkpoints.save(env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval)
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
     callbacks.on_start({"envs": envs, "replay_buffer": buffer})
-    if args.resume and checkpoint_path.exists():
-        set_env_rng_states(envs, torch.load(checkpoint_path, weights_only=True)["env_rng"])
-        obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks)
-    else:
-        obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=args.seed)
+    obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
     episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
     actor_loss = torch.zeros(())
     start_time, start_step = time.time(), global_step

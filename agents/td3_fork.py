@@ -35,18 +35,15 @@ from torch import nn
 
 from agents.common import (
     Callbacks,
+    Checkpointer,
     ReplayBuffer,
     RunLogger,
-    atomic_save,
     env_rng_states,
     evaluate_and_log,
     make_vector_env,
     mlp,
     report_episodes,
     reset_envs,
-    rng_state,
-    set_env_rng_states,
-    set_rng_state,
     start_run,
 )
 
@@ -176,32 +173,21 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     scale_t, bias_t = actor.action_scale, actor.action_bias
     low_t, high_t = bias_t - scale_t, bias_t + scale_t
 
-    checkpoint_path = run_dir / "checkpoints" / "latest.pt"
-    modules = {"actor": actor, "qf1": qf1, "qf2": qf2, "actor_target": actor_target, "qf1_target": qf1_target,
-               "qf2_target": qf2_target, "system": system, "reward_model": reward_model}
-    optimisers = {"q": q_optimizer, "actor": actor_optimizer, "model": model_optimizer}
-    global_step, update, last_eval, sys_error = 0, 0, {}, 1.0
-    resuming = args.resume and checkpoint_path.exists()
-    if resuming:
-        state = torch.load(checkpoint_path, weights_only=True)
-        for name, module in modules.items():
-            module.load_state_dict(state[name])
-        for name, optimiser in optimisers.items():
-            optimiser.load_state_dict(state[f"optimiser_{name}"])
-        if "buffer" in state:
-            buffer.load_state_dict(state["buffer"])
-        set_rng_state(state["rng"], rng)
-        set_env_rng_states(envs, state["env_rng"])
-        global_step, update, last_eval, sys_error = state["global_step"], state["update"], state["last_eval"], state["sys_error"]
+    checkpoints = Checkpointer(
+        run_dir / "checkpoints" / "latest.pt",
+        {"actor": actor, "qf1": qf1, "qf2": qf2, "actor_target": actor_target, "qf1_target": qf1_target,
+         "qf2_target": qf2_target, "system": system, "reward_model": reward_model, "optimiser_q": q_optimizer,
+         "optimiser_actor": actor_optimizer, "optimiser_model": model_optimizer, "buffer": buffer},
+        rng, envs, optional=("buffer",))
+    counters = checkpoints.restore() if args.resume else None
+    resuming = counters is not None
+    global_step, update, last_eval, sys_error = (
+        (counters["global_step"], counters["update"], counters["last_eval"], counters["sys_error"]) if resuming else (0, 0, {}, 1.0)
+    )
 
     def save_checkpoint(env_rng) -> None:
-        state = {name: m.state_dict() for name, m in modules.items()}
-        state.update({f"optimiser_{name}": o.state_dict() for name, o in optimisers.items()})
-        state.update(rng=rng_state(rng), env_rng=env_rng, global_step=global_step, update=update, last_eval=last_eval,
-                     sys_error=sys_error)
-        if args.save_buffer:
-            state["buffer"] = buffer.state_dict()
-        atomic_save(state, checkpoint_path)
+        checkpoints.save(env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval,
+                         sys_error=sys_error)
 
     def policy(o: np.ndarray) -> np.ndarray:
         with torch.no_grad():
