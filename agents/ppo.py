@@ -171,7 +171,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise ValueError(f"PPO here takes Discrete or Box actions, got {action_space}")
     agent = Agent(int(np.prod(obs_shape)), action_space, args.hidden_sizes)
-    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
+    optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, foreach=True)
     obs_rms, return_rms = RunningMeanStd(obs_shape), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)
 

@@ -169,12 +169,12 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     qf1_target, qf2_target = SoftQNetwork(obs_dim, action_dim, args.hidden_sizes), SoftQNetwork(obs_dim, action_dim, args.hidden_sizes)
     qf1_target.load_state_dict(qf1.state_dict())
     qf2_target.load_state_dict(qf2.state_dict())
-    critics = nn.ModuleList([qf1, qf2])
-    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.q_lr)
-    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr)
+    critics, critic_targets = nn.ModuleList([qf1, qf2]), nn.ModuleList([qf1_target, qf2_target])
+    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.q_lr, foreach=True)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.policy_lr, foreach=True)
     target_entropy = -float(action_dim)
     log_alpha = torch.tensor(float(np.log(args.alpha)), requires_grad=True)
-    alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr)
+    alpha_optimizer = torch.optim.Adam([log_alpha], lr=args.q_lr, foreach=True)
     buffer = ReplayBuffer(envs.single_observation_space.shape, envs.single_action_space.shape, args.buffer_size)
 
     checkpoints = Checkpointer(
@@ -243,22 +243,18 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                     q_pi = torch.min(qf1(batch["obs"], actions_pi), qf2(batch["obs"], actions_pi))
                     actor_loss = (alpha * log_prob - q_pi).mean()
                     actor_optimizer.zero_grad()
-                    actor_loss.backward()
+                    actor_loss.backward(inputs=list(actor.parameters()))  # the critics' gradients are not needed here
                     callbacks.on_update({"actor": actor})
                     actor_optimizer.step()
-                    if args.autotune:
-                        with torch.no_grad():
-                            _, log_prob = actor.sample(batch["obs"])
-                        alpha_loss = -(log_alpha.exp() * (log_prob + target_entropy)).mean()
+                    if args.autotune:  # on this update's policy sample, as SB3 does
+                        alpha_loss = -(log_alpha.exp() * (log_prob.detach() + target_entropy)).mean()
                         alpha_optimizer.zero_grad()
                         alpha_loss.backward()
                         alpha_optimizer.step()
                         alpha = log_alpha.exp().detach()
             if update % args.target_network_frequency == 0:
                 with torch.no_grad():
-                    for net, target_net in ((qf1, qf1_target), (qf2, qf2_target)):
-                        for p, tp in zip(net.parameters(), target_net.parameters()):
-                            tp.mul_(1 - args.tau).add_(args.tau * p)
+                    torch._foreach_lerp_(list(critic_targets.parameters()), list(critics.parameters()), args.tau)
             if update % 100 == 0:
                 logger.scalar("losses/qf_loss", q_loss.item() / 2, global_step)
                 logger.scalar("losses/qf1_values", q1.mean().item(), global_step)

@@ -166,9 +166,11 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         system = SystemNetwork(obs_dim, action_dim, args.model_hidden_sizes)
         reward_model = QNetwork(obs_dim, action_dim, args.model_hidden_sizes)  # same shape: (s, a) -> scalar
     critics = nn.ModuleList([qf1, qf2])
-    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.learning_rate)
-    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.learning_rate)
-    model_optimizer = torch.optim.Adam([*system.parameters(), *reward_model.parameters()], lr=args.learning_rate)
+    sources = [*actor.parameters(), *critics.parameters()]
+    targets = [*actor_target.parameters(), *qf1_target.parameters(), *qf2_target.parameters()]
+    q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.learning_rate, foreach=True)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.learning_rate, foreach=True)
+    model_optimizer = torch.optim.Adam([*system.parameters(), *reward_model.parameters()], lr=args.learning_rate, foreach=True)
     buffer = ReplayBuffer(envs.single_observation_space.shape, action_space.shape, args.buffer_size)
     scale_t, bias_t = actor.action_scale, actor.action_bias
     low_t, high_t = bias_t - scale_t, bias_t + scale_t
@@ -237,16 +239,16 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             callbacks.on_update({"critic": critics})
             q_optimizer.step()
 
-            predicted = system(s, a)
-            sys_loss = F.mse_loss(predicted, s_next)
-            reward_loss = F.mse_loss(reward_model(s, a), r)
-            model_optimizer.zero_grad()
-            (sys_loss + reward_loss).backward()
-            model_optimizer.step()
-            with torch.no_grad():
-                normalised = sys_loss / s_next.var(dim=0).mean().clamp_min(1e-8)
-                sys_error = 0.99 * sys_error + 0.01 * float(normalised)
-            weight = args.fork_weight * float(np.clip(1.0 - sys_error / args.sys_threshold, 0.0, 1.0))
+            if args.fork_weight > 0:  # with no weight the models could never matter: plain TD3
+                sys_loss = F.mse_loss(system(s, a), s_next)
+                reward_loss = F.mse_loss(reward_model(s, a), r)
+                model_optimizer.zero_grad()
+                (sys_loss + reward_loss).backward()
+                model_optimizer.step()
+                with torch.no_grad():
+                    normalised = sys_loss / s_next.var(dim=0).mean().clamp_min(1e-8)
+                    sys_error = 0.99 * sys_error + 0.01 * float(normalised)
+                weight = args.fork_weight * float(np.clip(1.0 - sys_error / args.sys_threshold, 0.0, 1.0))
 
             if update % args.policy_frequency == 0:
                 pi = actor(s)
@@ -259,20 +261,16 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                                  + args.gamma**2 * qf1(s2, actor(s2))).mean()
                     actor_loss = actor_loss - weight * fork_term
                 actor_optimizer.zero_grad()
-                actor_loss.backward()
+                actor_loss.backward(inputs=list(actor.parameters()))  # critics and models keep their own gradients out
                 callbacks.on_update({"actor": actor})
                 actor_optimizer.step()
                 with torch.no_grad():
-                    for net, target_net in ((actor, actor_target), (qf1, qf1_target), (qf2, qf2_target)):
-                        for p, tp in zip(net.parameters(), target_net.parameters()):
-                            tp.mul_(1 - args.tau).add_(args.tau * p)
+                    torch._foreach_lerp_(targets, sources, args.tau)
             if update % 100 == 0:
                 logger.scalar("losses/qf_loss", q_loss.item() / 2, global_step)
                 logger.scalar("losses/qf1_values", q1.mean().item(), global_step)
                 logger.scalar("losses/actor_loss", actor_loss.item(), global_step)
-                logger.scalar("losses/system_loss", sys_loss.item(), global_step)
                 logger.scalar("losses/system_error_normalised", sys_error, global_step)
-                logger.scalar("losses/reward_model_loss", reward_loss.item(), global_step)
                 logger.scalar("losses/fork_weight", weight, global_step)
                 logger.scalar("losses/fork_term", fork_term.item(), global_step)
                 logger.scalar("charts/SPS", (global_step - start_step) / (time.time() - start_time), global_step)

@@ -1,0 +1,261 @@
+"""Agents measured side by side with Stable-Baselines3; writes BENCHMARKS.md.
+
+    .venv/bin/pip install -e ".[bench]"
+    .venv/bin/python -m benchmarks.bench_agents                 # throughput, curves, overhead
+    .venv/bin/python -m benchmarks.bench_agents --only overhead  # one part
+
+Parts (each one thread per run, same env and hyperparameters on both sides):
+* ``throughput``: environment steps per second of a fixed training run, ours vs SB3,
+  alternated and repeated (median of 3); SAC and TD3(-FORK) on Pendulum-v1, PPO on
+  CartPole-v1.
+* ``curves``: evaluation return vs steps over 3 seeds (SAC and TD3-FORK on Pendulum-v1,
+  PPO on CartPole-v1), plotted to benchmarks/results/agents_curves.png.
+* ``overhead``: the cost of a gradient-norm callback (copy every actor gradient, take its
+  norm) on a SAC update, timed with and without in alternating blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import re
+import statistics
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents import ppo, sac, td3_fork
+from agents.common import Callbacks
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+MARK_BEGIN, MARK_END = "<!-- bench_agents:begin -->", "<!-- bench_agents:end -->"
+SEEDS = (1, 2, 3)
+
+
+def _ours_sac(steps: int, run_dir: str) -> float:
+    args = sac.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=1000, batch_size=256, hidden_sizes=[256, 256],
+                    policy_frequency=1, eval_every=0, run_dir=run_dir, save_buffer=False)
+    start = time.perf_counter()
+    sac.train(args)
+    return steps / (time.perf_counter() - start)
+
+
+def _sb3_sac(steps: int, run_dir: str) -> float:
+    from stable_baselines3 import SAC
+
+    model = SAC("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=1000, batch_size=256, buffer_size=steps,
+                policy_kwargs={"net_arch": [256, 256]}, seed=1, device="cpu")
+    start = time.perf_counter()
+    model.learn(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def _ours_td3(steps: int, run_dir: str, fork_weight: float = 0.5) -> float:
+    args = td3_fork.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=1000, batch_size=256,
+                         hidden_sizes=[256, 256], fork_weight=fork_weight, eval_every=0, run_dir=run_dir, save_buffer=False)
+    start = time.perf_counter()
+    td3_fork.train(args)
+    return steps / (time.perf_counter() - start)
+
+
+def _sb3_td3(steps: int, run_dir: str) -> float:
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    env = gym.make("Pendulum-v1")
+    model = TD3("MlpPolicy", env, learning_starts=1000, batch_size=256, buffer_size=steps, learning_rate=3e-4,
+                policy_kwargs={"net_arch": [256, 256]}, action_noise=NormalActionNoise(np.zeros(1), 0.2 * np.ones(1)),
+                seed=1, device="cpu")
+    start = time.perf_counter()
+    model.learn(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def _ours_ppo(steps: int, run_dir: str) -> float:
+    args = ppo.Args(env_id="CartPole-v1", total_timesteps=steps, num_envs=4, num_steps=128, eval_every=0, run_dir=run_dir)
+    start = time.perf_counter()
+    ppo.train(args)
+    return steps / (time.perf_counter() - start)
+
+
+def _sb3_ppo(steps: int, run_dir: str) -> float:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=1)
+    model = PPO("MlpPolicy", env, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
+                clip_range=0.2, gae_lambda=0.95, policy_kwargs={"net_arch": [64, 64]}, seed=1, device="cpu")
+    start = time.perf_counter()
+    model.learn(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def bench_throughput(quick: bool) -> list[str]:
+    torch.set_num_threads(1)
+    import stable_baselines3  # noqa: F401  (import, and torch's one-off optimiser set-up, before any timing)
+
+    torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
+    off_policy_steps, ppo_steps, repeats = (2000, 8192, 1) if quick else (6000, 40960, 3)
+    pairs = [
+        ("SAC, Pendulum-v1, 2x256, batch 256", _ours_sac, _sb3_sac, off_policy_steps),
+        ("TD3-FORK (ours) vs TD3 (SB3), Pendulum-v1, 2x256", _ours_td3, _sb3_td3, off_policy_steps),
+        ("TD3 (ours with fork_weight 0: no models, no look-ahead) vs TD3 (SB3)",
+         lambda s, d: _ours_td3(s, d, fork_weight=0.0), _sb3_td3, off_policy_steps),
+        ("PPO, CartPole-v1, 4 envs x 128 steps, 2x64", _ours_ppo, _sb3_ppo, ppo_steps),
+    ]
+    rows = ["| agent, env, size | steps (1000 random first for off-policy) | sebn steps/s | SB3 steps/s | sebn / SB3 |",
+            "|---|---|---|---|---|"]
+    for name, ours, theirs, steps in pairs:
+        ours_sps, theirs_sps = [], []
+        for r in range(repeats):  # alternate so drift in machine load hits both sides
+            ours_sps.append(ours(steps, f"/tmp/bench_agents/ours_{r}"))
+            theirs_sps.append(theirs(steps, f"/tmp/bench_agents/sb3_{r}"))
+        a, b = statistics.median(ours_sps), statistics.median(theirs_sps)
+        rows.append(f"| {name} | {steps:,} | {a:,.0f} | {b:,.0f} | {a / b:.2f}x |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _curve(job: tuple[str, int, bool]) -> tuple[str, int, list[tuple[int, float]]]:
+    algorithm, seed, quick = job
+    torch.set_num_threads(1)
+    points: list[tuple[int, float]] = []
+
+    class Record(Callbacks):
+        def on_eval(self, step, metrics):
+            points.append((step, metrics["eval/episodic_return"]))
+
+    run_dir = f"/tmp/bench_agents/curve_{algorithm}_{seed}"
+    if algorithm == "ppo":
+        steps = 20_480 if quick else 102_400
+        ppo.train(ppo.Args(env_id="CartPole-v1", seed=seed, total_timesteps=steps, eval_every=steps // 10, eval_episodes=10,
+                           run_dir=run_dir), callbacks=Record())
+    else:
+        steps = 4_000 if quick else 20_000
+        module = sac if algorithm == "sac" else td3_fork
+        module.train(module.Args(env_id="Pendulum-v1", seed=seed, total_timesteps=steps, learning_starts=1000,
+                                 eval_every=steps // 10, eval_episodes=10, run_dir=run_dir, save_buffer=False), callbacks=Record())
+    return algorithm, seed, points
+
+
+def bench_curves(quick: bool) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    jobs = [(a, s, quick) for a in ("sac", "td3_fork", "ppo") for s in SEEDS]
+    with mp.get_context("spawn").Pool(2) as pool:
+        results = pool.map(_curve, jobs)
+    titles = {"sac": "SAC, Pendulum-v1", "td3_fork": "TD3-FORK, Pendulum-v1", "ppo": "PPO, CartPole-v1"}
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    rows = ["| agent, env | steps | final eval return per seed | median | best eval seen (median over seeds) |",
+            "|---|---|---|---|---|"]
+    for ax, algorithm in zip(axes, titles):
+        curves = [points for a, _, points in results if a == algorithm]
+        for seed, points in zip(SEEDS, curves):
+            ax.plot(*zip(*points), alpha=0.8, label=f"seed {seed}")
+        finals = [points[-1][1] for points in curves]
+        bests = [max(v for _, v in points) for points in curves]
+        rows.append(f"| {titles[algorithm]} | {curves[0][-1][0]:,} | {', '.join(f'{v:.0f}' for v in finals)} | "
+                    f"{statistics.median(finals):.0f} | {statistics.median(bests):.0f} |")
+        ax.set_title(titles[algorithm])
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("eval return (10 episodes)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(RESULTS / "agents_curves.png", dpi=110)
+    plt.close(fig)
+    rows += ["", "![learning curves](benchmarks/results/agents_curves.png)"]
+    return rows
+
+
+class GradientNorms(Callbacks):
+    """What the gradient-norm teacher does per update: copy the actor's gradients, take the norm."""
+
+    def __init__(self):
+        self.norms: list[float] = []
+
+    def on_update(self, modules):
+        if "actor" in modules:
+            grads = [p.grad.detach().clone() for p in modules["actor"].parameters()]
+            self.norms.append(float(torch.linalg.vector_norm(torch.cat([g.flatten() for g in grads]))))
+
+
+def bench_overhead(quick: bool) -> list[str]:
+    torch.set_num_threads(1)
+    steps, blocks = (1500, 2) if quick else (3000, 5)
+    plain, with_callback = [], []
+    for block in range(blocks):
+        for bucket, callbacks in ((plain, None), (with_callback, GradientNorms())):
+            args = sac.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=500, hidden_sizes=[256, 256, 256],
+                            batch_size=256, eval_every=0, run_dir=f"/tmp/bench_agents/overhead_{block}", save_buffer=False)
+            start = time.perf_counter()
+            sac.train(args, callbacks=callbacks)
+            bucket.append((time.perf_counter() - start) / (steps - 500))
+    a, b = statistics.median(plain), statistics.median(with_callback)
+    return [
+        "| SAC update (gradient-paper size: 3x256, batch 256) | median time per env step + update |",
+        "|---|---|",
+        f"| without callback | {a * 1e3:.2f} ms |",
+        f"| with the gradient-norm callback (copy + norm of actor gradients) | {b * 1e3:.2f} ms |",
+        f"| overhead | {100 * (b / a - 1):+.1f}% (goal: under 5%) |",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("throughput", "curves", "overhead"), help="run one part")
+    parser.add_argument("--quick", action="store_true", help="small budgets; print only")
+    args = parser.parse_args()
+    parts = {"throughput": bench_throughput, "curves": bench_curves, "overhead": bench_overhead}
+    sections = {}
+    for name, fn in parts.items():
+        if args.only in (None, name):
+            sections[name] = fn(args.quick)
+            print("\n".join(sections[name]), flush=True)
+    if args.quick:
+        return
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    old = re.search(re.escape(MARK_BEGIN) + "(.*?)" + re.escape(MARK_END), text, flags=re.S)
+    previous = _split_parts(old.group(1)) if old else {}
+    previous.update({k: "\n".join(v) for k, v in sections.items()})
+    titles = {"throughput": "Throughput vs Stable-Baselines3", "curves": "Learning curves, 3 seeds",
+              "overhead": "Gradient-norm callback overhead"}
+    body = [MARK_BEGIN, "## Agents (`benchmarks/bench_agents.py`)", "",
+            "Command: `.venv/bin/python -m benchmarks.bench_agents` (after `pip install -e \".[bench]\"`); one torch thread "
+            "per run; SB3 " + _sb3_version() + ".", ""]
+    for key in parts:
+        if key in previous:
+            body += [f"### {titles[key]}", f"<!-- part:{key} -->", previous[key], ""]
+    body.append(MARK_END)
+    section = "\n".join(body)
+    text = text.replace(old.group(0), section) if old else text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+    print(f"wrote {path}")
+
+
+def _split_parts(text: str) -> dict[str, str]:
+    parts = {}
+    for match in re.finditer(r"<!-- part:(\w+) -->\n(.*?)(?=\n### |\Z)", text, flags=re.S):
+        parts[match.group(1)] = match.group(2).strip()
+    return parts
+
+
+def _sb3_version() -> str:
+    try:
+        import stable_baselines3
+
+        return stable_baselines3.__version__
+    except ImportError:
+        return "(not installed)"
+
+
+if __name__ == "__main__":
+    main()
