@@ -10,6 +10,8 @@ Parts (each one thread per run, same env and hyperparameters on both sides):
   CartPole-v1.
 * ``curves``: evaluation return vs steps over 3 seeds (SAC and TD3-FORK on Pendulum-v1,
   PPO on CartPole-v1), plotted to benchmarks/results/agents_curves.png.
+* ``bipedal`` (only with ``--only bipedal``; about an hour): TD3-FORK on BipedalWalker-v3,
+  3 seeds, two at a time, ``--bipedal-steps`` each (default 150,000).
 * ``overhead``: the cost of a gradient-norm callback (copy every actor gradient, take its
   norm) on a SAC update, timed with and without in alternating blocks.
 """
@@ -120,8 +122,8 @@ def bench_throughput(quick: bool) -> list[str]:
     return rows
 
 
-def _curve(job: tuple[str, int, bool]) -> tuple[str, int, list[tuple[int, float]]]:
-    algorithm, seed, quick = job
+def _curve(job: tuple[str, int, int]) -> tuple[str, int, list[tuple[int, float]]]:
+    algorithm, seed, steps = job
     torch.set_num_threads(1)
     points: list[tuple[int, float]] = []
 
@@ -131,11 +133,12 @@ def _curve(job: tuple[str, int, bool]) -> tuple[str, int, list[tuple[int, float]
 
     run_dir = f"/tmp/bench_agents/curve_{algorithm}_{seed}"
     if algorithm == "ppo":
-        steps = 20_480 if quick else 102_400
         ppo.train(ppo.Args(env_id="CartPole-v1", seed=seed, total_timesteps=steps, eval_every=steps // 10, eval_episodes=10,
                            run_dir=run_dir), callbacks=Record())
+    elif algorithm == "bipedal":
+        td3_fork.train(td3_fork.Args(env_id="BipedalWalker-v3", seed=seed, total_timesteps=steps, eval_every=10_000,
+                                     eval_episodes=5, run_dir=run_dir, save_buffer=False), callbacks=Record())
     else:
-        steps = 4_000 if quick else 20_000
         module = sac if algorithm == "sac" else td3_fork
         module.train(module.Args(env_id="Pendulum-v1", seed=seed, total_timesteps=steps, learning_starts=1000,
                                  eval_every=steps // 10, eval_episodes=10, run_dir=run_dir, save_buffer=False), callbacks=Record())
@@ -143,16 +146,26 @@ def _curve(job: tuple[str, int, bool]) -> tuple[str, int, list[tuple[int, float]
 
 
 def bench_curves(quick: bool) -> list[str]:
+    steps = {"sac": 4_000, "td3_fork": 4_000, "ppo": 20_480} if quick else {"sac": 20_000, "td3_fork": 20_000, "ppo": 102_400}
+    titles = {"sac": "SAC, Pendulum-v1", "td3_fork": "TD3-FORK, Pendulum-v1", "ppo": "PPO, CartPole-v1"}
+    return _curves(titles, steps, "agents_curves.png")
+
+
+def bench_bipedal(quick: bool, steps: int) -> list[str]:
+    return _curves({"bipedal": "TD3-FORK, BipedalWalker-v3"}, {"bipedal": 20_000 if quick else steps}, "bipedal_curves.png")
+
+
+def _curves(titles: dict[str, str], steps: dict[str, int], image: str) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    jobs = [(a, s, quick) for a in ("sac", "td3_fork", "ppo") for s in SEEDS]
+    jobs = [(a, s, steps[a]) for a in titles for s in SEEDS]
     with mp.get_context("spawn").Pool(2) as pool:
         results = pool.map(_curve, jobs)
-    titles = {"sac": "SAC, Pendulum-v1", "td3_fork": "TD3-FORK, Pendulum-v1", "ppo": "PPO, CartPole-v1"}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, len(titles), figsize=(4.4 * len(titles), 3.6), squeeze=False)
+    axes = axes[0]
     rows = ["| agent, env | steps | final eval return per seed | median | best eval seen (median over seeds) |",
             "|---|---|---|---|---|"]
     for ax, algorithm in zip(axes, titles):
@@ -169,9 +182,9 @@ def bench_curves(quick: bool) -> list[str]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(RESULTS / "agents_curves.png", dpi=110)
+    fig.savefig(RESULTS / image, dpi=110)
     plt.close(fig)
-    rows += ["", "![learning curves](benchmarks/results/agents_curves.png)"]
+    rows += ["", f"![learning curves](benchmarks/results/{image})"]
     return rows
 
 
@@ -210,13 +223,15 @@ def bench_overhead(quick: bool) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", choices=("throughput", "curves", "overhead"), help="run one part")
+    parser.add_argument("--only", choices=("throughput", "curves", "bipedal", "overhead"), help="run one part")
     parser.add_argument("--quick", action="store_true", help="small budgets; print only")
+    parser.add_argument("--bipedal-steps", type=int, default=150_000, help="steps per seed for --only bipedal")
     args = parser.parse_args()
-    parts = {"throughput": bench_throughput, "curves": bench_curves, "overhead": bench_overhead}
+    parts = {"throughput": bench_throughput, "curves": bench_curves,
+             "bipedal": lambda quick: bench_bipedal(quick, args.bipedal_steps), "overhead": bench_overhead}
     sections = {}
     for name, fn in parts.items():
-        if args.only in (None, name):
+        if args.only == name or (args.only is None and name != "bipedal"):
             sections[name] = fn(args.quick)
             print("\n".join(sections[name]), flush=True)
     if args.quick:
@@ -227,7 +242,7 @@ def main() -> None:
     previous = _split_parts(old.group(1)) if old else {}
     previous.update({k: "\n".join(v) for k, v in sections.items()})
     titles = {"throughput": "Throughput vs Stable-Baselines3", "curves": "Learning curves, 3 seeds",
-              "overhead": "Gradient-norm callback overhead"}
+              "bipedal": "TD3-FORK on BipedalWalker-v3, 3 seeds", "overhead": "Gradient-norm callback overhead"}
     body = [MARK_BEGIN, "## Agents (`benchmarks/bench_agents.py`)", "",
             "Command: `.venv/bin/python -m benchmarks.bench_agents` (after `pip install -e \".[bench]\"`); one torch thread "
             "per run; SB3 " + _sb3_version() + ".", ""]
