@@ -136,15 +136,23 @@ class Agent(nn.Module):
         return self.critic(obs).squeeze(-1)
 
     def distribution(self, obs: torch.Tensor) -> torch.distributions.Distribution:
+        # Argument validation costs more than the tiny networks; our inputs are well formed.
         logits = self.actor(obs)
         if self.discrete:
-            return torch.distributions.Categorical(logits=logits)
-        return torch.distributions.Independent(torch.distributions.Normal(logits, self.actor.log_std.exp()), 1)
+            return torch.distributions.Categorical(logits=logits, validate_args=False)
+        normal = torch.distributions.Normal(logits, self.actor.log_std.exp(), validate_args=False)
+        return torch.distributions.Independent(normal, 1, validate_args=False)
 
-    def act(self, obs: torch.Tensor, action: torch.Tensor | None = None):
+    def act(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A sampled action, its log-probability and the state value (for rollouts)."""
         dist = self.distribution(obs)
-        action = dist.sample() if action is None else action
-        return action, dist.log_prob(action), dist.entropy(), self.value(obs)
+        action = dist.sample()
+        return action, dist.log_prob(action), self.value(obs)
+
+    def evaluate(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probability and entropy of given actions, and the state value (for updates)."""
+        dist = self.distribution(obs)
+        return dist.log_prob(action), dist.entropy(), self.value(obs)
 
     def greedy(self, obs: torch.Tensor) -> torch.Tensor:
         logits = self.actor(obs)
@@ -218,7 +226,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             global_step += args.num_envs
             obs[step], dones[step] = next_obs, next_done
             with torch.no_grad():
-                action, logprob, _, value = agent.act(next_obs)
+                action, logprob, value = agent.act(next_obs)
             values[step], actions[step], logprobs[step] = value, action, logprob
             sent = action.numpy()
             if not agent.discrete:
@@ -268,7 +276,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             order = torch.as_tensor(rng.permutation(args.batch_size))
             for start in range(0, args.batch_size, args.minibatch_size):
                 mb = order[start : start + args.minibatch_size]
-                _, new_logprob, entropy, new_value = agent.act(b_obs[mb], b_actions[mb])
+                new_logprob, entropy, new_value = agent.evaluate(b_obs[mb], b_actions[mb])
                 log_ratio = new_logprob - b_logprobs[mb]
                 ratio = log_ratio.exp()
                 with torch.no_grad():

@@ -135,7 +135,7 @@ class Actor(nn.Module):
     def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A reparameterised action and its log-probability."""
         mean, log_std = self(obs)
-        normal = torch.distributions.Normal(mean, log_std.exp())
+        normal = torch.distributions.Normal(mean, log_std.exp(), validate_args=False)
         raw = normal.rsample()
         squashed = torch.tanh(raw)
         action = squashed * self.action_scale + self.action_bias
