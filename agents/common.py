@@ -41,19 +41,20 @@ class Callbacks:
     """
 
     def on_start(self, handles: Mapping[str, Any]) -> None:
-        pass
+        """Once, before training: ``{"envs": ..., "replay_buffer": ...}``."""
 
     def reset_options(self, env_index: int) -> dict[str, Any] | None:
+        """Options for the next reset of training env ``env_index``; ``None``: the env's default."""
         return None
 
     def on_episode(self, info: Mapping[str, Any]) -> None:
-        pass
+        """After each finished training episode."""
 
     def on_update(self, modules: Mapping[str, nn.Module]) -> None:
-        pass
+        """After ``backward()``, before the optimiser step."""
 
     def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
-        pass
+        """After each evaluation."""
 
 
 def start_run(args) -> tuple[np.random.Generator, Path]:
