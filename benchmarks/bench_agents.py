@@ -182,7 +182,7 @@ def _curves(titles: dict[str, str], steps: dict[str, int], image: str, workers: 
                     f"{statistics.median(finals):.0f} | {statistics.median(bests):.0f} |")
         ax.set_title(titles[algorithm])
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("eval return (10 episodes)")
+        ax.set_ylabel("eval return (mean of eval episodes)")
         ax.legend(fontsize=7)
     fig.tight_layout()
     RESULTS.mkdir(parents=True, exist_ok=True)
