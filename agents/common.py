@@ -15,6 +15,7 @@ import json
 import os
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +359,59 @@ def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callback
         obs[i] = new_obs[i]
         echo(info, i)
     return obs, tasks
+
+
+@dataclass
+class EnvStep:
+    """One step of every training env. ``next_obs`` holds the true last observation of the
+    envs that finished (they are already reset in :attr:`TrainingEnvs.obs`)."""
+
+    next_obs: np.ndarray
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    finished: np.ndarray
+    env_rng: list[dict[str, Any]] | None
+
+
+class TrainingEnvs:
+    """The training envs and their episode bookkeeping, shared by every agent's loop.
+
+    :meth:`step` steps every env, logs and hands over each finished episode, and resets the
+    finished envs one at a time with their own reset options; :attr:`obs` then holds what
+    to act on next and :attr:`tasks` each env's current task.
+    """
+
+    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, callbacks: Callbacks):
+        self.envs = make_vector_env(make_env, num_envs)
+        self.callbacks = callbacks
+        self.returns, self.lengths = np.zeros(num_envs), np.zeros(num_envs, dtype=int)
+        self.obs: np.ndarray | None = None
+        self.tasks: list[Any] = [None] * num_envs
+
+    def start(self, seed: int | None) -> None:
+        """Reset every env (seeded, or from restored env RNGs when ``seed`` is ``None``)."""
+        self.obs, self.tasks = reset_envs(self.envs, np.ones(self.envs.num_envs, dtype=bool), self.callbacks, seed=seed)
+
+    def step(self, actions: np.ndarray, global_step: int, logger: RunLogger, keep_rng: bool = False,
+             buffer: ReplayBuffer | None = None) -> EnvStep:
+        """Step every env; ``keep_rng`` records the env RNGs before this step's resets, so a
+        run resumed from a checkpoint taken now redraws exactly the same new episodes. The
+        transitions go into ``buffer`` before episodes are handed over, so a callback that
+        clears the buffer at an episode's end clears its last transition too."""
+        next_obs, rewards, terminations, truncations, infos = self.envs.step(actions)
+        if buffer is not None:
+            buffer.add(self.obs, next_obs, actions, rewards, terminations)
+        self.returns += rewards
+        self.lengths += 1
+        finished = terminations | truncations
+        report_episodes(finished, infos, self.returns, self.lengths, self.tasks, global_step, logger, self.callbacks)
+        env_rng = env_rng_states(self.envs) if keep_rng else None
+        self.obs = next_obs
+        if finished.any():
+            self.obs, new_tasks = reset_envs(self.envs, finished, self.callbacks, next_obs.copy())
+            self.tasks = [new if done else old for new, old, done in zip(new_tasks, self.tasks, finished)]
+        return EnvStep(next_obs, rewards, terminations, truncations, finished, env_rng)
 
 
 def env_rng_states(envs: gym.vector.VectorEnv) -> list[dict[str, Any]]:

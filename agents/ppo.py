@@ -29,11 +29,9 @@ from agents.common import (
     Checkpointer,
     RunLogger,
     RunningMeanStd,
+    TrainingEnvs,
     env_rng_states,
     evaluate_and_log,
-    make_vector_env,
-    report_episodes,
-    reset_envs,
     start_run,
 )
 
@@ -172,7 +170,8 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
-    envs = make_vector_env(make_env, args.num_envs)
+    training = TrainingEnvs(make_env, args.num_envs, callbacks)
+    envs = training.envs
     eval_env = make_env(-1)
     obs_shape = envs.single_observation_space.shape
     action_space = envs.single_action_space
@@ -206,10 +205,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
     callbacks.on_start({"envs": envs})
-    raw_obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
+    training.start(seed=None if resuming else args.seed)
     # A checkpoint's statistics already count the observations of the resets it redraws.
-    next_obs = torch.as_tensor(observe(raw_obs, update=not resuming))
-    episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
+    next_obs = torch.as_tensor(observe(training.obs, update=not resuming))
 
     obs = torch.zeros((args.num_steps, args.num_envs, *obs_shape))
     actions = torch.zeros((args.num_steps, args.num_envs, *action_space.shape), dtype=torch.long if agent.discrete else torch.float32)
@@ -231,14 +229,14 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             sent = action.numpy()
             if not agent.discrete:
                 sent = np.clip(sent, action_space.low, action_space.high)
-            raw_obs, reward, terminations, truncations, infos = envs.step(sent)
-            episode_return += reward
-            episode_length += 1
-            finished = terminations | truncations
-            cut = truncations & ~terminations
+            # Env RNGs before the last step's resets: a resumed run redraws the same episodes.
+            result = training.step(sent, global_step, logger, keep_rng=step == args.num_steps - 1)
+            reward, finished = result.rewards, result.finished
+            env_rng = result.env_rng or env_rng
+            cut = result.truncations & ~result.terminations
             if cut.any():  # a time limit is not a failure: bootstrap from the final observation
                 with torch.no_grad():
-                    final_value = agent.value(torch.as_tensor(observe(raw_obs, update=False))).numpy()
+                    final_value = agent.value(torch.as_tensor(observe(result.next_obs, update=False))).numpy()
             if args.normalize_reward:
                 discounted_return = discounted_return * args.gamma + reward
                 return_rms.update(discounted_return)
@@ -247,13 +245,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             if cut.any():
                 reward = reward + args.gamma * final_value * cut
             rewards[step] = torch.as_tensor(reward, dtype=torch.float32)
-            report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
-            if step == args.num_steps - 1:
-                env_rng = env_rng_states(envs)  # before resets: a resumed run redraws the same episodes
-            if finished.any():
-                raw_obs, new_tasks = reset_envs(envs, finished, callbacks, raw_obs)
-                tasks = [new if done else old for new, old, done in zip(new_tasks, tasks, finished)]
-            next_obs = torch.as_tensor(observe(raw_obs, update=True))
+            next_obs = torch.as_tensor(observe(training.obs, update=True))
             next_done = torch.as_tensor(finished, dtype=torch.float32)
 
         with torch.no_grad():

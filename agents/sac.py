@@ -32,12 +32,10 @@ from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    TrainingEnvs,
     env_rng_states,
     evaluate_and_log,
-    make_vector_env,
     mlp,
-    report_episodes,
-    reset_envs,
     start_run,
 )
 
@@ -157,7 +155,8 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
-    envs = make_vector_env(make_env, args.num_envs)
+    training = TrainingEnvs(make_env, args.num_envs, callbacks)
+    envs = training.envs
     eval_env = make_env(-1)
     if not isinstance(envs.single_action_space, gym.spaces.Box):
         raise ValueError(f"SAC needs a continuous (Box) action space, got {envs.single_action_space}")
@@ -191,8 +190,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
     callbacks.on_start({"envs": envs, "replay_buffer": buffer})
-    obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
-    episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
+    training.start(seed=None if resuming else args.seed)
     actor_loss = torch.zeros(())
     start_time, start_step = time.time(), global_step
 
@@ -200,27 +198,17 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         with torch.no_grad():
             return actor.greedy(torch.as_tensor(o, dtype=torch.float32)).numpy()
 
+    obs = training.obs
     while global_step < args.total_timesteps:
         if global_step < args.learning_starts:
             actions = rng.uniform(envs.single_action_space.low, envs.single_action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
         else:
             with torch.no_grad():
                 actions = actor.sample(torch.as_tensor(obs, dtype=torch.float32))[0].numpy()
-        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
         global_step += args.num_envs
-        buffer.add(obs, next_obs, actions, rewards, terminations)
-        episode_return += rewards
-        episode_length += 1
-        finished = terminations | truncations
-        report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
-        obs = next_obs
         checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
-        # Env RNGs as they were before this step's resets: a resumed run redraws exactly
-        # the same new episodes (envs still mid-episode at a checkpoint restart afresh).
-        env_rng = env_rng_states(envs) if checkpoint_due or global_step >= args.total_timesteps else None
-        if finished.any():
-            obs, new_tasks = reset_envs(envs, finished, callbacks, obs)
-            tasks = [new if done else old for new, old, done in zip(new_tasks, tasks, finished)]
+        result = training.step(actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer)
+        obs, env_rng = training.obs, result.env_rng
 
         if global_step > args.learning_starts:
             update += 1

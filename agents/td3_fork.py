@@ -38,12 +38,10 @@ from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    TrainingEnvs,
     env_rng_states,
     evaluate_and_log,
-    make_vector_env,
     mlp,
-    report_episodes,
-    reset_envs,
     start_run,
 )
 
@@ -149,7 +147,8 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
-    envs = make_vector_env(make_env, args.num_envs)
+    training = TrainingEnvs(make_env, args.num_envs, callbacks)
+    envs = training.envs
     eval_env = make_env(-1)
     action_space = envs.single_action_space
     if not isinstance(action_space, gym.spaces.Box):
@@ -197,31 +196,21 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
     callbacks.on_start({"envs": envs, "replay_buffer": buffer})
-    obs, tasks = reset_envs(envs, np.ones(args.num_envs, dtype=bool), callbacks, seed=None if resuming else args.seed)
-    episode_return, episode_length = np.zeros(args.num_envs), np.zeros(args.num_envs, dtype=int)
+    training.start(seed=None if resuming else args.seed)
     actor_loss, fork_term, weight = torch.zeros(()), torch.zeros(()), 0.0
-    start_time, start_step, env_rng = time.time(), global_step, None
+    start_time, start_step = time.time(), global_step
 
+    obs = training.obs
     while global_step < args.total_timesteps:
         if global_step < args.learning_starts:
             actions = rng.uniform(action_space.low, action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
         else:
             noise = rng.normal(0.0, args.exploration_noise, size=(args.num_envs, action_dim)) * action_scale
             actions = np.clip(policy(obs) + noise, action_space.low, action_space.high).astype(np.float32)
-        next_obs, rewards, terminations, truncations, infos = envs.step(actions)
         global_step += args.num_envs
-        buffer.add(obs, next_obs, actions, rewards, terminations)
-        episode_return += rewards
-        episode_length += 1
-        finished = terminations | truncations
-        report_episodes(finished, infos, episode_return, episode_length, tasks, global_step, logger, callbacks)
-        obs = next_obs
         checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
-        # Env RNGs before this step's resets: a resumed run redraws the same new episodes.
-        env_rng = env_rng_states(envs) if checkpoint_due or global_step >= args.total_timesteps else None
-        if finished.any():
-            obs, new_tasks = reset_envs(envs, finished, callbacks, obs)
-            tasks = [new if done else old for new, old, done in zip(new_tasks, tasks, finished)]
+        result = training.step(actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer)
+        obs, env_rng = training.obs, result.env_rng
 
         if global_step > args.learning_starts:
             update += 1
