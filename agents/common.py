@@ -33,6 +33,8 @@ class Callbacks:
     * ``on_episode(info)``: after each finished training episode, with ``task`` (the reset
       options' task echoed by the env, if any), ``return``, ``length``, ``global_step``,
       ``final_info`` (the env's last info) and ``env_index``.
+    * ``on_step(global_step)``: at the start of every step of the training envs, before
+      the episodes that step finishes and the updates it feeds.
     * ``on_update(modules)``: after ``backward()`` and before the optimiser step, so the
       gradients of ``modules`` (``"actor"``, ``"critic"``, ...) are readable; they are
       overwritten by the next update, so copy what you keep.
@@ -47,6 +49,9 @@ class Callbacks:
     def reset_options(self, env_index: int) -> dict[str, Any] | None:
         """Options for the next reset of training env ``env_index``; ``None``: the env's default."""
         return None
+
+    def on_step(self, global_step: int) -> None:
+        """At the start of every step of the training envs."""
 
     def on_episode(self, info: Mapping[str, Any]) -> None:
         """After each finished training episode."""
@@ -203,11 +208,23 @@ def episode_success(info: Mapping[str, Any]) -> float | None:
     return None
 
 
+def env_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """Env ``i``'s own info out of a vector env's merged infos (dict values, such as a
+    task or target outcomes, are merged key by key, so they are split back recursively)."""
+    own = {}
+    for key, value in infos.items():
+        mask = infos.get(f"_{key}")
+        if key.startswith("_") or (mask is not None and not mask[i]):
+            continue
+        own[key] = env_info(value, i) if isinstance(value, Mapping) else value[i]
+    return own
+
+
 def report_episodes(finished: np.ndarray, infos: Mapping[str, Any], returns: np.ndarray, lengths: np.ndarray,
                     tasks: list[Any], global_step: int, logger: RunLogger, callbacks: Callbacks) -> None:
     """Log and hand over each finished training episode, then zero its counters."""
     for i in np.flatnonzero(finished):
-        final_info = {k: v[i] for k, v in infos.items() if not k.startswith("_") and infos.get(f"_{k}", np.ones(len(finished), bool))[i]}
+        final_info = env_info(infos, i)
         logger.scalar("charts/episodic_return", returns[i], global_step)
         logger.scalar("charts/episodic_length", lengths[i], global_step)
         callbacks.on_episode({"task": tasks[i], "return": float(returns[i]), "length": int(lengths[i]),
@@ -321,12 +338,12 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int) -> gym.vector.SyncVectorEnv:
+def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int, asynchronous: bool = False) -> gym.vector.VectorEnv:
     """Training envs without autoreset: the loop resets finished envs itself, one at a
-    time, so each reset can carry its own options and the final observation stays put."""
-    return gym.vector.SyncVectorEnv(
-        [lambda i=i: make_env(i) for i in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.DISABLED
-    )
+    time, so each reset can carry its own options and the final observation stays put.
+    ``asynchronous`` steps them in worker processes (``AsyncVectorEnv``)."""
+    vector = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
+    return vector([lambda i=i: make_env(i) for i in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 
 
 def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callbacks, obs: np.ndarray | None = None,
@@ -341,8 +358,9 @@ def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callback
     tasks: list[Any] = [None] * envs.num_envs
 
     def echo(info: dict, i: int) -> None:
-        if "task" in info and info.get("_task", np.ones(envs.num_envs, bool))[i]:
-            tasks[i] = info["task"][i]
+        own = env_info(info, i)
+        if "task" in own:
+            tasks[i] = own["task"]
 
     fresh = obs is None
     if fresh:
@@ -382,8 +400,8 @@ class TrainingEnvs:
     to act on next and :attr:`tasks` each env's current task.
     """
 
-    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, callbacks: Callbacks):
-        self.envs = make_vector_env(make_env, num_envs)
+    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, callbacks: Callbacks, asynchronous: bool = False):
+        self.envs = make_vector_env(make_env, num_envs, asynchronous)
         self.callbacks = callbacks
         self.returns, self.lengths = np.zeros(num_envs), np.zeros(num_envs, dtype=int)
         self.obs: np.ndarray | None = None
@@ -399,6 +417,7 @@ class TrainingEnvs:
         run resumed from a checkpoint taken now redraws exactly the same new episodes. The
         transitions go into ``buffer`` before episodes are handed over, so a callback that
         clears the buffer at an episode's end clears its last transition too."""
+        self.callbacks.on_step(global_step)
         next_obs, rewards, terminations, truncations, infos = self.envs.step(actions)
         if buffer is not None:
             buffer.add(self.obs, next_obs, actions, rewards, terminations)
@@ -415,9 +434,14 @@ class TrainingEnvs:
 
 
 def env_rng_states(envs: gym.vector.VectorEnv) -> list[dict[str, Any]]:
-    return [env.unwrapped.np_random.bit_generator.state for env in envs.envs]
+    """Each training env's RNG state (through ``get_attr``, so worker processes too)."""
+    return [rng.bit_generator.state for rng in envs.get_attr("np_random")]
 
 
 def set_env_rng_states(envs: gym.vector.VectorEnv, states) -> None:
-    for env, state in zip(envs.envs, states):
-        env.unwrapped.np_random.bit_generator.state = state
+    generators = []
+    for state in states:
+        generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+        generator.bit_generator.state = state
+        generators.append(generator)
+    envs.set_attr("np_random", generators)

@@ -44,6 +44,8 @@ class Args:
     """seed of the experiment"""
     total_timesteps: int = 500_000
     """environment steps to train for"""
+    async_envs: bool = False
+    """step the training envs in worker processes (AsyncVectorEnv)"""
     num_envs: int = 4
     """parallel training environments"""
     num_steps: int = 128
@@ -170,7 +172,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
-    training = TrainingEnvs(make_env, args.num_envs, callbacks)
+    training = TrainingEnvs(make_env, args.num_envs, callbacks, args.async_envs)
     envs = training.envs
     eval_env = make_env(-1)
     obs_shape = envs.single_observation_space.shape

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import time
 from pathlib import Path
@@ -27,15 +26,16 @@ import torch
 from pyro.infer import SVI, TraceEnum_ELBO
 from torch.distributions import constraints
 
+from benchmarks.markdown import write_section
 from sebn.fit import SufficientStats, fit
 from sebn.inference import Scorer
 from sebn.model import sebn_model, simulate
 from sebn.network import DTYPE, SEBN
 from sebn.records import observations
-from sebn.spec import load_spec, parse_spec
+from sebn.spec import load_spec
+from tests.sebn.strategies import synthetic_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-MARK_BEGIN, MARK_END = "<!-- bench_inference:begin -->", "<!-- bench_inference:end -->"
 
 
 def median_time(fn, repeats: int) -> float:
@@ -101,15 +101,6 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
         f"All three agree: max |difference| = {agree:.1e}.",
     ]
     return rows, {"eval": t_eval, "trusted": t_trusted, "per_setting": t_per_setting, "joint": t_joint, "agree": agree}
-
-
-def synthetic_spec(n_env: int) -> SEBN:
-    lines = [f"env e{i} : 0..2" for i in range(n_env)] + [f"competency c{j} : 0..2" for j in range(4)]
-    for i in range(n_env):
-        lines.append(f"goal : (e{i}>=1 | c{i % 4}=1)")
-        lines.append(f"goal : (e{i}=2 | c{i % 4}=2, c{(i + 1) % 4}=1)")
-    lines.append("goal : (| c0=1)")
-    return SEBN(parse_spec("\n".join(lines) + "\n", f"synthetic-{n_env}"))
 
 
 def bench_growth(repeats: int, sizes) -> list[str]:
@@ -188,7 +179,6 @@ def main() -> None:
     fit_rows, fitting = bench_fitting(2000, 400 if args.quick else 4000)
     section = "\n".join(
         [
-            MARK_BEGIN,
             "## Exact inference and fitting (`benchmarks/bench_inference.py`)",
             "",
             f"Command: `.venv/bin/python -m benchmarks.bench_inference`; one thread; {platform.processor() or platform.machine()}, "
@@ -210,20 +200,12 @@ def main() -> None:
             *fit_rows,
             "",
             f"Goal: at least 30x (measured {fitting['svi'] / fitting['mle']:.0f}x).",
-            MARK_END,
         ]
     )
     print(section)
     if args.quick:
         return
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery number here was measured on the project's 2-core machine with the command given.\n"
-    if MARK_BEGIN in text:
-        text = re.sub(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text)
-    print(f"wrote {path}")
+    write_section("bench_inference", section.split("\n"))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from sebn.network import DTYPE
+from sebn.network import DTYPE, SEBN
+from sebn.spec import parse_spec
 
 
 @st.composite
@@ -54,3 +55,15 @@ def random_theta(net, seed: int, concentration: float = 1.0) -> dict[str, torch.
         probs = rng.dirichlet(np.full(n, concentration)) + 1e-3
         theta[name] = torch.tensor(probs / probs.sum(), dtype=DTYPE)
     return theta
+
+
+def synthetic_spec(n_env: int) -> SEBN:
+    """A spec with ``n_env`` env variables of 3 values (``3**n_env`` settings), 4
+    competencies of 3 levels and two lines per env variable: large task spaces for the
+    benchmarks and the search."""
+    lines = [f"env e{i} : 0..2" for i in range(n_env)] + [f"competency c{j} : 0..2" for j in range(4)]
+    for i in range(n_env):
+        lines.append(f"goal : (e{i}>=1 | c{i % 4}=1)")
+        lines.append(f"goal : (e{i}=2 | c{i % 4}=2, c{(i + 1) % 4}=1)")
+    lines.append("goal : (| c0=1)")
+    return SEBN(parse_spec("\n".join(lines) + "\n", f"synthetic-{n_env}"))

@@ -1,0 +1,26 @@
+"""Writing one benchmark's section of BENCHMARKS.md between its markers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = "# Benchmarks\n\nEvery number here was measured on the project's 2-core machine with the command given.\n"
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def write_section(name: str, lines: list[str], path: Path = ROOT / "BENCHMARKS.md") -> None:
+    """Replace the section between ``name``'s markers (append it when new)."""
+    begin, end = markers(name)
+    section = "\n".join([begin, *lines, end])
+    text = path.read_text() if path.exists() else HEADER
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    path.write_text(text)
+    print(f"wrote {path}")
