@@ -18,21 +18,15 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-# Until the DoorKey domain lands, the main job is a real SEBN round trip on a shipped
-# spec: simulate rollouts from a known theta, fit it back, score every setting.
-DEMO := runs/demo
-DEMO_SPEC := specs/bipedalwalker.sebn
-DEMO_THETA := specs/examples/bipedalwalker.theta.json
+# The main job: a short DoorKey run with the SEBN curriculum (PPO options, a few minutes
+# on 2 cores), then its plot. A killed run resumes where its checkpoint left it.
+RUNS := runs
+STEPS := 60000
 
 run: $(STAMP)
-	@mkdir -p $(DEMO)
-	$(BIN)/sebn check $(DEMO_SPEC)
-	$(BIN)/sebn simulate $(DEMO_SPEC) --theta $(DEMO_THETA) -n 5000 --seed 0 -o $(DEMO)/episodes.jsonl
-	$(BIN)/sebn fit $(DEMO_SPEC) $(DEMO)/episodes.jsonl --method mle -o $(DEMO)/fit.json
-	@echo "true theta: $(DEMO_THETA)"
-	$(BIN)/sebn score $(DEMO_SPEC) --fit $(DEMO)/fit.json --top 10
-	$(BIN)/sebn show $(DEMO_SPEC) -o $(DEMO)/network.png
-	@echo "results: $(DEMO)/episodes.jsonl, $(DEMO)/fit.json; plot: $(DEMO)/network.png"
+	$(BIN)/sebn run doorkey --curriculum sebn --seed 0 --steps $(STEPS) --runs $(RUNS)
+	$(BIN)/sebn plot $(RUNS)/doorkey -o $(RUNS)/doorkey/plot.png
+	@echo "results: $(RUNS)/doorkey/sebn/seed0/  plot: $(RUNS)/doorkey/plot.png"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

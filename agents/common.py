@@ -41,6 +41,8 @@ class Callbacks:
     * ``on_eval(step, metrics)``: after each evaluation.
     * ``reset_options(env_index)``: the options for the next reset of a training env
       (a curriculum's task goes here); ``None`` for the env's default.
+    * ``state_dict()`` / ``load_state_dict(state)``: saved in and restored from the agent's
+      checkpoints (plain Python values), so a curriculum resumes with the agent.
     """
 
     def on_start(self, handles: Mapping[str, Any]) -> None:
@@ -61,6 +63,13 @@ class Callbacks:
 
     def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         """After each evaluation."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the callbacks (nothing by default)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` gave, when the agent resumes."""
 
 
 def start_run(args) -> tuple[np.random.Generator, Path]:

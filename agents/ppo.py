@@ -78,6 +78,9 @@ class Args:
     """stop an update's epochs early above this approximate KL"""
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layer sizes of actor and critic (tanh)"""
+    options: int = 0
+    """call-and-return options: the last `options` observation entries are a one-hot option index, and each option has
+    its own actor and critic (0: one policy)"""
     normalize_obs: bool = False
     """scale observations by a running mean and std"""
     normalize_reward: bool = False
@@ -86,6 +89,9 @@ class Args:
     """evaluate the deterministic policy every this many steps (0: never)"""
     eval_episodes: int = 5
     """episodes per evaluation"""
+    eval_greedy: bool = True
+    """evaluate the most likely action; False samples from the policy (with its own RNG), which partially observed
+    gridworlds need: a deterministic policy loops where the observations repeat"""
     checkpoint_every: int = 0
     """save a checkpoint every this many steps (0: only at the end)"""
     run_dir: str = "runs/ppo"
@@ -122,13 +128,32 @@ def tanh_mlp(sizes: list[int], last_std: float) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class Options(nn.Module):
+    """One network per option; the last ``len(networks)`` inputs are a one-hot option
+    index choosing which network reads the rest of each observation."""
+
+    def __init__(self, networks: list[nn.Module]):
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        features, chosen = obs[..., : -len(self.networks)], obs[..., -len(self.networks) :].argmax(-1)
+        out = torch.stack([network(features) for network in self.networks], dim=-2)
+        return out.gather(-2, chosen[..., None, None].expand(*chosen.shape, 1, out.shape[-1])).squeeze(-2)
+
+
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, action_space: gym.Space, hidden_sizes: list[int]):
+    def __init__(self, obs_dim: int, action_space: gym.Space, hidden_sizes: list[int], options: int = 0):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
-        self.critic = tanh_mlp([obs_dim, *hidden_sizes, 1], last_std=1.0)
-        self.actor = tanh_mlp([obs_dim, *hidden_sizes, out], last_std=0.01)
+        if options:
+            inputs = obs_dim - options
+            self.critic = Options([tanh_mlp([inputs, *hidden_sizes, 1], last_std=1.0) for _ in range(options)])
+            self.actor = Options([tanh_mlp([inputs, *hidden_sizes, out], last_std=0.01) for _ in range(options)])
+        else:
+            self.critic = tanh_mlp([obs_dim, *hidden_sizes, 1], last_std=1.0)
+            self.actor = tanh_mlp([obs_dim, *hidden_sizes, out], last_std=0.01)
         if not self.discrete:
             self.actor.log_std = nn.Parameter(torch.zeros(out))
 
@@ -158,6 +183,14 @@ class Agent(nn.Module):
         logits = self.actor(obs)
         return logits.argmax(-1) if self.discrete else logits
 
+    def sample(self, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """An action drawn from the policy with ``generator`` (evaluation, apart from the
+        training RNG)."""
+        logits = self.actor(obs)
+        if self.discrete:
+            return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(-1)
+        return logits + self.actor.log_std.exp() * torch.randn(logits.shape, generator=generator)
+
 
 def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
     """Train PPO; returns the agent, the last evaluation and the step count.
@@ -179,14 +212,14 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     action_space = envs.single_action_space
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise ValueError(f"PPO here takes Discrete or Box actions, got {action_space}")
-    agent = Agent(int(np.prod(obs_shape)), action_space, args.hidden_sizes)
+    agent = Agent(int(np.prod(obs_shape)), action_space, args.hidden_sizes, args.options)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, foreach=True)
     obs_rms, return_rms = RunningMeanStd(obs_shape), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)
 
     num_iterations = args.total_timesteps // args.batch_size
     checkpoints = Checkpointer(run_dir / "checkpoints" / "latest.pt",
-                               {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms}, rng, envs)
+                               {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms, "callbacks": callbacks}, rng, envs)
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None
     global_step, iteration, last_eval = (counters["global_step"], counters["iteration"], counters["last_eval"]) if resuming else (0, 0, {})
@@ -201,9 +234,12 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             obs_rms.update(raw)
         return obs_rms.normalize(raw)
 
+    eval_generator = torch.Generator().manual_seed(args.seed + 10_000)
+
     def policy(raw: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return agent.greedy(torch.as_tensor(observe(raw, update=False))).numpy()
+            obs = torch.as_tensor(observe(raw, update=False))
+            return (agent.greedy(obs) if args.eval_greedy else agent.sample(obs, eval_generator)).numpy()
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
     callbacks.on_start({"envs": envs})

@@ -181,7 +181,8 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     checkpoints = Checkpointer(
         run_dir / "checkpoints" / "latest.pt",
         {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target, "log_alpha": log_alpha,
-         "optimiser_q": q_optimizer, "optimiser_actor": actor_optimizer, "optimiser_alpha": alpha_optimizer, "buffer": buffer},
+         "optimiser_q": q_optimizer, "optimiser_actor": actor_optimizer, "optimiser_alpha": alpha_optimizer, "buffer": buffer,
+         "callbacks": callbacks},
         rng, envs, optional=("buffer",))
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None

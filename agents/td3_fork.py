@@ -180,7 +180,8 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         run_dir / "checkpoints" / "latest.pt",
         {"actor": actor, "qf1": qf1, "qf2": qf2, "actor_target": actor_target, "qf1_target": qf1_target,
          "qf2_target": qf2_target, "system": system, "reward_model": reward_model, "optimiser_q": q_optimizer,
-         "optimiser_actor": actor_optimizer, "optimiser_model": model_optimizer, "buffer": buffer},
+         "optimiser_actor": actor_optimizer, "optimiser_model": model_optimizer, "buffer": buffer,
+         "callbacks": callbacks},
         rng, envs, optional=("buffer",))
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None

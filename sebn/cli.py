@@ -1,4 +1,5 @@
-"""The ``sebn`` command: check, show, simulate, fit and score requirement specs.
+"""The ``sebn`` command: check, show, simulate, fit and score requirement specs; run
+experiments and plot them.
 
 Exit codes: 0 success, 2 bad input (spec error, unreadable records, bad flag), 1 an
 unexpected failure. Every bad-input message names the file (and for specs line:col).
@@ -75,6 +76,28 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--target", help="only this target")
     score.add_argument("--json", action="store_true", help='print one JSON array of {"env", "target", "p"}')
     score.set_defaults(run=_score)
+
+    from sebn.curricula import CURRICULA
+    from sebn.experiment import DOMAINS
+
+    run = commands.add_parser("run", help="train an agent on a domain with a curriculum (resumes a killed run)")
+    run.add_argument("domain", choices=DOMAINS)
+    run.add_argument("--curriculum", choices=CURRICULA, default="sebn")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--steps", type=_positive_int, help="env steps (default: the domain's)")
+    run.add_argument("--runs", default="runs", help="root of the run directories (default runs/)")
+    run.add_argument("--generation-size", type=_positive_int, help="episodes per SEBN generation (sebn, anti)")
+    run.add_argument("--checkpoint-every", type=_positive_int, help="env steps between checkpoints (default: a tenth)")
+    run.add_argument("--agent", action="append", default=[], metavar="FIELD=VALUE", type=_assignment,
+                     help="override one field of the agent's Args, the value in JSON (e.g. hidden_sizes=[64,64]); repeatable")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(run=_run)
+
+    plot = commands.add_parser("plot", help="learning curves and curriculum pictures of runs")
+    plot.add_argument("runs", nargs="+", help="run directories, or directories holding them")
+    plot.add_argument("-o", "--output", required=True, help="image file to write")
+    plot.add_argument("--ema", type=float, default=0.0, help="exponential smoothing weight in [0, 1) (the paper's; 0: none)")
+    plot.set_defaults(run=_plot)
     return parser
 
 
@@ -94,6 +117,17 @@ def _positive(kind: type, noun: str):
 
 
 _positive_int = _positive(int, "integer")
+
+
+def _assignment(text: str) -> tuple[str, object]:
+    """``FIELD=VALUE`` with the value read as JSON (a bare word stays a string)."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 _positive_float = _positive(float, "number")
 
 
@@ -243,6 +277,39 @@ def _score(args) -> int:
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for row in table:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+    return 0
+
+
+def _run(args) -> int:
+    from sebn.experiment import ExperimentError, run
+
+    options = {"generation_size": args.generation_size} if args.generation_size else {}
+    if options and args.curriculum not in ("sebn", "anti"):
+        raise UsageError(f"--generation-size applies to the sebn and anti curricula, not {args.curriculum}")
+    try:
+        run_dir = run(args.domain, args.curriculum, args.seed, args.steps, args.runs, curriculum_options=options,
+                      agent_options=dict(args.agent), checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
+    except (ExperimentError, ImportError) as err:
+        raise UsageError(str(err)) from None
+    final = _read_json(str(run_dir / "final.json"))
+    print(f"results: {run_dir}  (episodes.jsonl, generations.jsonl, evals.csv, final.json, TensorBoard events)")
+    for name, metrics in final.items():
+        if isinstance(metrics, dict):
+            shown = ", ".join(f"{k.removeprefix('eval/')} {v:.3g}" for k, v in metrics.items())
+            print(f"final evaluation, {name}: {shown}")
+    return 0
+
+
+def _plot(args) -> int:
+    from sebn.plots import RunsError, plot_runs
+
+    if not 0 <= args.ema < 1:
+        raise UsageError(f"--ema must be in [0, 1), got {args.ema}")
+    try:
+        plot_runs([Path(r) for r in args.runs], Path(args.output), smoothing=args.ema)
+    except RunsError as err:
+        raise UsageError(str(err)) from None
+    print(f"plot: {args.output}")
     return 0
 
 

@@ -250,7 +250,10 @@ class SEBNCurriculum(BaseCurriculum):
 
     ``P_0`` comes from the prior mean theta (all levels equally likely). Candidates are
     every task when the space has at most ``exhaustive_limit`` tasks, otherwise the
-    ``keep`` best found by :func:`sebn.search.sample_search` each generation.
+    ``keep`` best found by :func:`sebn.search.sample_search` each generation; the tasks
+    not enumerated then keep, together, the weight they would have in the exhaustive
+    distribution (each that of an average task, estimated by the search), and a draw
+    from that share is a uniform task (``p_rest``).
 
     Args:
         net: the network.
@@ -310,14 +313,18 @@ class SEBNCurriculum(BaseCurriculum):
         else:
             self.settings = self.target_index = None
             self.predicted = self.p = None
+        self.p_rest = 0.0
 
     # --- the protocol ---------------------------------------------------------------
 
     def _sample(self, n, rng):
         if self.p is None:  # generation 0 of a space too large to enumerate
             return self.space.uniform(n, rng)
-        index = rng.choice(len(self.p), size=n, p=self.p)
-        return self.space.tasks(self.settings[index], self.target_index[index])
+        elsewhere = rng.random(n) < self.p_rest
+        index = rng.choice(len(self.p), size=n, p=self.p / self.p.sum())
+        tasks = self.space.tasks(self.settings[index], self.target_index[index])
+        uniform = iter(self.space.uniform(int(elsewhere.sum()), rng))
+        return [next(uniform) if away else task for task, away in zip(tasks, elsewhere)]
 
     def observe(self, episodes: Sequence[Episode]) -> None:
         for episode in episodes:
@@ -333,6 +340,7 @@ class SEBNCurriculum(BaseCurriculum):
         if not self.exhaustive:
             state["candidates"] = None if self.p is None else {"settings": self.settings.tolist(), "targets": self.target_index.tolist()}
         state["p"] = None if self.p is None else self.p.tolist()
+        state["p_rest"] = self.p_rest
         return state
 
     def load_state(self, state: Mapping[str, Any]) -> None:
@@ -350,6 +358,7 @@ class SEBNCurriculum(BaseCurriculum):
                 self.settings = torch.tensor(candidates["settings"], dtype=torch.long).reshape(-1, len(self.net.env))
                 self.target_index = torch.tensor(candidates["targets"], dtype=torch.long)
         self.p = None if state["p"] is None else np.asarray(state["p"], dtype=float)
+        self.p_rest = float(state["p_rest"])
         self.predicted = self._predict(self.draws if self.draws is not None else self.theta) if self.exhaustive else None
 
     # --- generations ----------------------------------------------------------------
@@ -365,25 +374,31 @@ class SEBNCurriculum(BaseCurriculum):
         if self.exhaustive:
             new_predicted = self._predict(current)
             change = np.abs(new_predicted - self.predicted)
+            rest = 0.0
         else:
-            self.settings, self.target_index = sample_search(
-                self.net, previous, current, self.space.targets, fitness=self._fitness, keep=self.keep,
-                samples=self.search_samples, rng=self.rng)
+            found = sample_search(self.net, previous, current, self.space.targets, fitness=self._fitness, keep=self.keep,
+                                  samples=self.search_samples, rng=self.rng)
+            self.settings, self.target_index = found.settings, found.target_index
             before = self._predict(previous, self.settings, self.target_index)
             new_predicted = self._predict(current, self.settings, self.target_index)
             change = np.abs(new_predicted - before)
+            # The tasks not enumerated keep the weight of an average task, as they would
+            # have in the exhaustive distribution; drawn uniformly, they share that mass.
+            rest = (len(self.space) - len(change)) * (found.mean_fitness + self.delta)
         weights = self._fitness(change) + self.delta
-        total = weights.sum()
-        # Every weight is zero only when delta is 0 and nothing changed (or, anti, everything
-        # changed by exactly 1): no preference, so every candidate stays possible.
-        self.p = weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
+        total = weights.sum() + rest
+        if total > 0:
+            self.p, self.p_rest = weights / total, rest / total
+        else:  # delta 0 and nothing changed (anti: everything changed by 1): no preference at all
+            self.p = np.full(len(weights), 1.0 / len(self.space))
+            self.p_rest = 1.0 - len(weights) / len(self.space)
         self.theta, self.draws = result.theta, result.draws
         self.predicted = new_predicted if self.exhaustive else None
         self.generation += 1
         self.log.append({
             "generation": self.generation, "episodes": self.generation * self.generation_size,
             "theta": {k: v.tolist() for k, v in result.theta.items()}, "log_likelihood": result.log_likelihood,
-            "tasks": self.space.tasks(self.settings, self.target_index), "p": self.p.tolist(),
+            "tasks": self.space.tasks(self.settings, self.target_index), "p": self.p.tolist(), "p_rest": self.p_rest,
             "predicted": new_predicted.tolist(), "change": change.tolist(),
         })
 

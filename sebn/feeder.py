@@ -113,6 +113,17 @@ class CurriculumFeeder:
     def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         """Evaluations do not concern the curriculum."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """The curriculum's state, after handing over the finished episodes; episodes still
+        running are not kept (a resumed agent starts every env afresh)."""
+        self._deliver()
+        return {"curriculum": self.curriculum.state(), "delivered": self.delivered}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.curriculum.load_state(state["curriculum"])
+        self.delivered = int(state["delivered"])
+        self.running, self.closing = {}, []
+
     def close(self) -> None:
         """Hand over the episodes still waiting for their last updates."""
         self._deliver()

@@ -1,4 +1,5 @@
-"""Pictures: the network drawn in layers (env, competencies, targets).
+"""Pictures: the network drawn in layers (env, competencies, targets); learning curves
+of runs with bootstrap intervals over seeds; the curriculum over its generations.
 
 Example:
     >>> import tempfile, pathlib
@@ -10,6 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import json
+from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
 
 COLOURS = {"env": "#9ecae1", "base": "#fdd0a2", "derived": "#fdae6b", "target": "#a1d99b"}
 LABELS = {"env": "env variables", "base": "base competencies", "derived": "derived competencies", "target": "targets"}
@@ -74,3 +79,125 @@ def draw_network(net, path: str | Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+class RunsError(ValueError):
+    """Run directories that cannot be plotted (none found, no evaluations yet)."""
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """The paper's smoothing ``y_i = weight * y_{i-1} + (1 - weight) * x_i`` (``y_0 = x_0``).
+
+    Example:
+        >>> ema(np.array([0.0, 1.0, 1.0]), 0.5).tolist()
+        [0.0, 0.5, 0.75]
+    """
+    out = np.empty(len(values))
+    for i, x in enumerate(values):
+        out[i] = x if i == 0 else weight * out[i - 1] + (1 - weight) * x
+    return out
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Run directories (holding ``config.json``) at or below each path."""
+    found = []
+    for path in paths:
+        if (path / "config.json").exists():
+            found.append(path)
+        else:
+            found += sorted(p.parent for p in path.glob("**/config.json"))
+    if not found:
+        raise RunsError(f"no run directories (with config.json) in {', '.join(map(str, paths))}")
+    return found
+
+
+def read_evals(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Steps and the evaluation metric (success rate when reported, else return)."""
+    path = run_dir / "evals.csv"
+    if not path.exists():
+        raise RunsError(f"{run_dir} has no evaluations yet (evals.csv)")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    metric = "eval/success_rate" if rows and "eval/success_rate" in rows[0] else "eval/episodic_return"
+    return np.array([float(r["step"]) for r in rows]), np.array([float(r[metric]) for r in rows]), metric
+
+
+def curve_band(curves: list[np.ndarray], seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over seeds and a 95% bootstrap interval of the mean, per step (the interval
+    collapses to the mean with one seed)."""
+    from scipy.stats import bootstrap
+
+    stacked = np.stack(curves)
+    mean = stacked.mean(0)
+    if len(curves) < 2:
+        return mean, mean, mean
+    low, high = np.empty_like(mean), np.empty_like(mean)
+    for i in range(stacked.shape[1]):
+        column = stacked[:, i]
+        if np.ptp(column) == 0:
+            low[i] = high[i] = column[0]
+            continue
+        interval = bootstrap((column,), np.mean, n_resamples=2000, method="percentile", random_state=seed).confidence_interval
+        low[i], high[i] = interval.low, interval.high
+    return mean, low, high
+
+
+def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
+    """Learning curves per curriculum (mean and bootstrap interval over seeds, after EMA
+    ``smoothing`` per seed) and, for the first run with SEBN generations, its task
+    distribution and estimated competencies."""
+    runs = find_runs(paths)
+    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    metric = "eval/success_rate"
+    curricula = {}
+    for run_dir in runs:
+        config = json.loads((run_dir / "config.json").read_text())
+        curricula[run_dir] = config["curriculum"]
+        steps, values, metric = read_evals(run_dir)
+        groups[f"{config['domain']}: {config['curriculum']}"].append((steps, values))
+    # The curriculum pictures show one run: the first SEBN run, else the first with generations.
+    pictured = sorted(runs, key=lambda r: curricula[r] != "sebn")
+    generations, pictured_run = next(((g, r) for g, r in ((_generations(r), r) for r in pictured) if g), (None, None))
+    panels = 3 if generations else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
+    ax = axes[0, 0]
+    for label, seeds in sorted(groups.items()):
+        length = min(len(s) for s, _ in seeds)
+        steps = seeds[0][0][:length]
+        curves = [ema(v[:length], smoothing) if smoothing > 0 else v[:length] for _, v in seeds]
+        mean, low, high = curve_band(curves)
+        ax.plot(steps, mean, label=f"{label} ({len(seeds)} seeds)")
+        ax.fill_between(steps, low, high, alpha=0.2)
+    ax.set(xlabel="env steps", ylabel=metric.removeprefix("eval/").replace("_", " "), title="evaluation")
+    ax.legend(fontsize=7)
+    if generations:
+        _plot_generations(axes[0, 1], axes[0, 2], generations, f"{curricula[pictured_run]} {pictured_run.name}")
+    fig.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+
+
+def _generations(run_dir: Path) -> list[dict]:
+    path = run_dir / "generations.jsonl"
+    if not path.exists() or path.stat().st_size == 0:
+        return []
+    from sebn.records import read_jsonl
+
+    return read_jsonl(path)
+
+
+def _plot_generations(ax_tasks, ax_theta, generations: list[dict], label: str) -> None:
+    tasks = generations[-1]["tasks"]
+    labels = [",".join(str(v)[:4] for v in t.values()) for t in tasks]
+    probs = np.array([g["p"] for g in generations if len(g["p"]) == len(tasks)])
+    image = ax_tasks.imshow(probs.T, aspect="auto", cmap="viridis", interpolation="nearest",
+                            extent=(0.5, len(probs) + 0.5, len(tasks) - 0.5, -0.5))
+    ax_tasks.set(xlabel="generation", title=f"task probabilities ({label})")
+    ax_tasks.set_yticks(range(len(labels)), labels, fontsize=5)
+    plt.colorbar(image, ax=ax_tasks, fraction=0.04)
+    for name in generations[0]["theta"]:
+        levels = np.array([g["theta"][name] for g in generations])
+        ax_theta.plot(range(1, len(generations) + 1), levels @ np.arange(levels.shape[1]), label=name)
+    ax_theta.set(xlabel="generation", ylabel="expected level", title=f"estimated competencies ({label})")
+    ax_theta.legend(fontsize=7)

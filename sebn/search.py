@@ -30,8 +30,8 @@ Example:
     >>> net = SEBN(parse_spec("t : (a=1 | m=1)\\nt : (b=2 | m=2)\\nenv a : 0..2\\nenv b : 0..2\\n"))
     >>> before = {"m": torch.tensor([0.8, 0.1, 0.1])}
     >>> after = {"m": torch.tensor([0.1, 0.8, 0.1])}
-    >>> settings, targets = sample_search(net, before, after, ["t"], lambda d: d, keep=2, samples=16,
-    ...                                   rng=np.random.default_rng(0))
+    >>> settings, targets, _ = sample_search(net, before, after, ["t"], lambda d: d, keep=2, samples=16,
+    ...                                      rng=np.random.default_rng(0))
     >>> sorted(settings.tolist())   # where P(t) moved most: a=1 asks m>=1, but b=2 asks m>=2
     [[1, 0], [1, 1]]
 """
@@ -39,6 +39,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -47,6 +48,16 @@ from sebn.inference import Scorer
 from sebn.network import SEBN
 
 EXHAUSTIVE_LIMIT = 250_000
+
+
+class SearchResult(NamedTuple):
+    """The candidates found, and the mean fitness of a uniformly drawn task (estimated
+    from the first step's completions, which are uniform over the whole space): what a
+    curriculum needs to weigh the candidates against everything it did not enumerate."""
+
+    settings: torch.Tensor
+    target_index: torch.Tensor
+    mean_fitness: float
 HEURISTICS = ("max", "mean", "marginal")
 
 Theta = Mapping[str, torch.Tensor]
@@ -65,7 +76,7 @@ def predictions(net: SEBN, thetas: Sequence[Theta], settings: torch.Tensor) -> l
 
 def sample_search(net: SEBN, before: Theta, after: Theta, targets: Sequence[str], fitness: Callable[[np.ndarray], np.ndarray],
                   keep: int = 20, samples: int = 64, completions: int = 32, sharpness: float = 16.0, heuristic: str = "max",
-                  order: Sequence[str] | None = None, rng: np.random.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                  order: Sequence[str] | None = None, rng: np.random.Generator | None = None) -> SearchResult:
     """Candidate tasks where the predicted success moved most (or, for an anti fitness, least).
 
     Args:
@@ -83,7 +94,8 @@ def sample_search(net: SEBN, before: Theta, after: Theta, targets: Sequence[str]
         rng: randomness of the walks and completions.
 
     Returns:
-        ``settings[K, n_env]`` and ``target_index[K]`` (indices into ``net.targets``), best first.
+        ``settings[K, n_env]`` and ``target_index[K]`` (indices into ``net.targets``), best
+        first, and the estimated mean fitness of a uniformly drawn task.
     """
     rng = rng or np.random.default_rng()
     if heuristic not in HEURISTICS:
@@ -122,7 +134,7 @@ def sample_search(net: SEBN, before: Theta, after: Theta, targets: Sequence[str]
     rows = torch.arange(len(settings))
     score = fitness(np.abs((p_after[rows, target_index] - p_before[rows, target_index]).numpy()))
     best = np.argsort(-score, kind="stable")[:keep]
-    return settings[best], target_index[best]
+    return SearchResult(settings[best], target_index[best], float(pool[0][2].mean()))
 
 
 def _complete(rng: np.random.Generator, domains: list[np.ndarray], partial: np.ndarray, completions: int) -> np.ndarray:

@@ -84,3 +84,24 @@ def test_refuses_other_action_spaces(tmp_path):
 
     with pytest.raises(ValueError, match="Discrete or Box"):
         train(args_for(tmp_path), make_env=lambda i: MultiBinary())
+
+
+def test_options_route_each_observation_to_its_own_networks():
+    from agents.ppo import Agent
+
+    agent = Agent(5, gym.spaces.Discrete(3), [8], options=2)
+    obs = torch.randn(4, 5)
+    obs[:, 3:] = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    chosen = obs[:, 3:].argmax(-1)
+    manual = torch.stack([agent.actor.networks[int(o)](x[:3]) for x, o in zip(obs, chosen)])
+    assert torch.allclose(agent.actor(obs), manual)
+    # A loss on option 0's observations moves option 0's networks only.
+    agent.value(obs[chosen == 0]).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.critic.networks[0].parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in agent.critic.networks[1].parameters())
+
+
+def test_sampled_evaluation_has_its_own_rng(tmp_path):
+    runs = [train(Args(env_id="CartPole-v1", total_timesteps=1024, num_envs=2, num_steps=128, eval_every=512, eval_greedy=False,
+                       run_dir=str(tmp_path / f"run{i}")))["eval"] for i in range(2)]
+    assert runs[0] == runs[1]

@@ -198,3 +198,20 @@ def test_sampling_follows_p():
     drawn = np.array([t["wall"] for t in curriculum.sample(4000)])
     assert np.mean(drawn == 0) == pytest.approx(curriculum.p[0], abs=0.03)
     assert curriculum.issued == 4000
+
+
+def test_search_mode_keeps_the_weight_of_the_tasks_not_enumerated():
+    net = SEBN(load_spec("specs/bipedalwalker.sebn"))
+    curriculum = SEBNCurriculum(net, generation_size=50, exhaustive_limit=0, keep=20, seed=0)
+    student = SimulatedStudent(net, seed=0)
+    for _ in range(3):
+        first = curriculum.issued
+        curriculum.observe([Episode(**{**vars(student.play(t)), "ticket": first + i}) for i, t in enumerate(curriculum.sample(50))])
+    assert len(curriculum.p) == 20
+    assert curriculum.p.sum() + curriculum.p_rest == pytest.approx(1.0)
+    assert 0 < curriculum.p_rest < 1
+    candidates = {json.dumps(t, sort_keys=True) for t in curriculum.space.tasks(curriculum.settings, curriculum.target_index)}
+    drawn = [json.dumps(t, sort_keys=True) in candidates for t in curriculum.sample(4000)]
+    # A uniform draw lands on a candidate 20 times in 405; the rest of the mass goes to the candidates.
+    expected = 1 - curriculum.p_rest + curriculum.p_rest * 20 / 405
+    assert np.mean(drawn) == pytest.approx(expected, abs=0.03)

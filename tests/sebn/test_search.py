@@ -23,7 +23,7 @@ def test_search_finds_the_true_top_20(seed):
     net = synthetic_spec(9)  # 19,683 settings
     before, after = random_theta(net, 100 + seed, 5.0), random_theta(net, 200 + seed, 5.0)
     best = true_top(net, before, after)
-    settings, targets = sample_search(net, before, after, net.targets, lambda d: d, rng=np.random.default_rng(seed))
+    settings, targets, _ = sample_search(net, before, after, net.targets, lambda d: d, rng=np.random.default_rng(seed))
     assert settings.shape == (20, 9) and (targets == 0).all()
     found_before, found_after = predictions(net, [before, after], settings)
     found = (found_after - found_before)[:, 0].abs()
@@ -36,7 +36,7 @@ def test_search_finds_the_true_top_20(seed):
 def test_anti_fitness_finds_the_least_changed():
     net = synthetic_spec(6)
     before, after = random_theta(net, 1, 5.0), random_theta(net, 2, 5.0)
-    settings, _ = sample_search(net, before, after, net.targets, lambda d: 1 - d, rng=np.random.default_rng(0))
+    settings, _, _ = sample_search(net, before, after, net.targets, lambda d: 1 - d, rng=np.random.default_rng(0))
     p_before, p_after = predictions(net, [before, after], settings)
     everything = predictions(net, [before, after], net.settings())
     least = (everything[1] - everything[0])[:, 0].abs().min()
@@ -47,7 +47,7 @@ def test_several_targets_are_searched_too():
     net = SEBN(parse_spec("env a : 0..3\nenv b : 0..3\nx : (a=3 | m=1)\ny : (b=3 | m=2)\ny : (| x=1)\n"))
     before = {"m": torch.tensor([0.8, 0.1, 0.1], dtype=torch.float64)}
     after = {"m": torch.tensor([0.1, 0.1, 0.8], dtype=torch.float64)}
-    settings, targets = sample_search(net, before, after, ["x", "y"], lambda d: d, keep=5, rng=np.random.default_rng(0))
+    settings, targets, _ = sample_search(net, before, after, ["x", "y"], lambda d: d, keep=5, rng=np.random.default_rng(0))
     p_before, p_after = predictions(net, [before, after], settings)
     rows = torch.arange(len(settings))
     found = (p_after - p_before)[rows, targets].abs()
@@ -62,3 +62,12 @@ def test_bad_arguments():
         sample_search(net, theta, theta, net.targets, lambda d: d, heuristic="kl")
     with pytest.raises(ValueError, match="every env variable"):
         sample_search(net, theta, theta, net.targets, lambda d: d, order=["e0"])
+
+
+def test_mean_fitness_estimates_the_whole_space():
+    net = synthetic_spec(8)
+    before, after = random_theta(net, 3, 5.0), random_theta(net, 4, 5.0)
+    p_before, p_after = predictions(net, [before, after], net.settings())
+    exact = float((p_after - p_before)[:, 0].abs().mean())
+    result = sample_search(net, before, after, net.targets, lambda d: d, samples=64, rng=np.random.default_rng(0))
+    assert result.mean_fitness == pytest.approx(exact, rel=0.1)

@@ -1,0 +1,104 @@
+"""DoorKey: SEBN vs uniform vs anti vs target-only vs ALP-GMM, PPO options, the same
+env-step budget for each; writes its section of BENCHMARKS.md.
+
+    .venv/bin/python -m benchmarks.doorkey_curricula --steps 300000 --seeds 5
+    .venv/bin/python -m benchmarks.doorkey_curricula --quick       # 2 seeds x 20k steps, print only
+
+Runs go to ``runs/bench-doorkey`` through ``sebn run``'s machinery, so an interrupted
+benchmark resumes where it stopped and completed runs are not redone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.markdown import ROOT, write_section
+from sebn.curricula import CURRICULA
+from sebn.experiment import run
+from sebn.plots import plot_runs
+
+THRESHOLD = 0.9
+
+
+def run_one(job: tuple[str, int, int, str, int]) -> str:
+    curriculum, seed, steps, runs, eval_episodes = job
+    start = time.perf_counter()
+    run_dir = run("doorkey", curriculum, seed=seed, steps=steps, runs=runs, progress=False,
+                  agent_options={"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes})
+    seconds = time.perf_counter() - start
+    timing = run_dir / "bench_seconds.json"
+    if not timing.exists():  # a run skipped as complete keeps the time it took
+        timing.write_text(json.dumps({"seconds": seconds}))
+    return str(run_dir)
+
+
+def summarise(run_dir: Path) -> dict:
+    with (run_dir / "evals.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    steps = np.array([int(r["step"]) for r in rows])
+    success = np.array([float(r["eval/success_rate"]) for r in rows])
+    reached = np.flatnonzero(success >= THRESHOLD)
+    final = json.loads((run_dir / "final.json").read_text())
+    return {"to_threshold": float(steps[reached[0]]) if len(reached) else float("inf"),
+            "final": final["hardest"]["eval/success_rate"], "transfer": final["transfer_32x32"]["eval/success_rate"],
+            "seconds": json.loads((run_dir / "bench_seconds.json").read_text())["seconds"]}
+
+
+def table(results: dict[str, list[dict]], steps: int) -> list[str]:
+    rows = [f"| curriculum | env steps to {THRESHOLD:.0%} on the hardest setting: median [min, max] | seeds reaching | "
+            "final success, hardest (median [min, max]) | success on the unseen 32x32 grid (median [min, max]) | minutes per run |",
+            "|---|---|---|---|---|---|"]
+    for name in CURRICULA:
+        runs = results[name]
+        reach = np.array([r["to_threshold"] for r in runs])
+        final, transfer = np.array([r["final"] for r in runs]), np.array([r["transfer"] for r in runs])
+        shown = f"{np.median(reach):,.0f} [{reach.min():,.0f}, {reach.max():,.0f}]".replace("inf", "never")
+        rows.append(f"| {name} | {shown} | {np.isfinite(reach).sum()}/{len(runs)} | {np.median(final):.2f} "
+                    f"[{final.min():.2f}, {final.max():.2f}] | {np.median(transfer):.2f} [{transfer.min():.2f}, {transfer.max():.2f}] | "
+                    f"{np.median([r['seconds'] for r in runs]) / 60:.1f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=300_000, help="env steps per run")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--eval-episodes", type=int, default=30)
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-doorkey"))
+    parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.seeds, args.runs = 20_000, 2, str(ROOT / "runs" / "bench-doorkey-quick")
+    jobs = [(name, seed, args.steps, args.runs, args.eval_episodes) for seed in range(args.seeds) for name in CURRICULA]
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        done = pool.map(run_one, jobs, chunksize=1)
+    results = {name: [summarise(Path(d)) for (n, *_), d in zip(jobs, done) if n == name] for name in CURRICULA}
+    figure = ROOT / "benchmarks" / "results" / "doorkey_curricula.png"
+    lines = [
+        "## DoorKey curricula (`benchmarks/doorkey_curricula.py`)", "",
+        f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}`; "
+        f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, 2 runs at a time on the 2 cores. PPO options "
+        "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
+        f"episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
+        f"{args.eval_episodes} episodes with sampled actions every {max(args.steps // 20, 1):,} steps; the finished agent "
+        "also on the 32x32 grid.", "",
+        *table(results, args.steps), "",
+        f"![DoorKey curricula](benchmarks/results/{figure.name})",
+    ]
+    print("\n".join(lines))
+    if args.quick:
+        return
+    plot_runs([Path(args.runs) / "doorkey"], figure, smoothing=0.6)
+    write_section("doorkey_curricula", lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""DoorKey (the SEBN paper's Megagrid), a task-settable gridworld on minigrid's grid,
+walls, doors, keys and goals.
+
+A task (``specs/doorkey.sebn``'s env variables plus the target trained):
+
+* ``exists_door=1``: a wall splits the room; its door is locked and the key lies on the
+  agent's side, the goal on the far side. ``0``: one open room with the goal, no key.
+* ``wall=1``: a wall segment stands across the way from the agent to its first point of
+  interest (the key when there is a door, else the goal), so the way round is longer than
+  the straight line.
+* ``distance=0``: the agent starts at most 2 squares (Manhattan) from that point of
+  interest; ``1``: more than 2 squares from every point of interest (key, door, goal).
+* ``target``: ``haskey``, ``dooropened`` (both need ``exists_door=1``) or ``goalreached``.
+
+Every episode starts from scratch (no key held, door locked); the trained target gives
+reward 1 and ends the episode. ``info["targets"]`` at the end reports the trained target
+and the subgoals on its way (a ``goalreached`` episode behind a door also reports
+``haskey`` and ``dooropened``). An episode is cut (truncated) after 50 steps without
+progress: a new shortest way to the next object needed, or a subgoal reached.
+
+Observations are the paper's cardinal sensors: for key, door, wall and goal, in each
+direction (up, right, down, left), ``1 - d/8`` for the nearest such item ``d`` squares
+away in that line (0.875 at 1, 0.5 at 4; 0 at 8 or more, or none); items do not hide one
+another. Then 1 if the key is held. Actions: move up, right, down, left; pick up the key
+from a neighbouring square; open a neighbouring locked door with the key.
+
+Example:
+    >>> env = DoorKeyEnv()
+    >>> obs, info = env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 1, "target": "haskey"}})
+    >>> obs.shape, info["task"]["target"]
+    ((17,), 'haskey')
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+try:
+    from minigrid.core.grid import Grid
+    from minigrid.core.world_object import Door, Goal, Key, Wall
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise ImportError('the DoorKey domain needs minigrid: pip install -e ".[grid]"') from None
+
+ENV_VARIABLES = ("distance", "wall", "exists_door")
+TARGETS = ("haskey", "dooropened", "goalreached")
+ITEMS = (Key, Door, Wall, Goal)
+DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # up, right, down, left (y grows downwards)
+UP, RIGHT, DOWN, LEFT, PICK_UP, OPEN = range(6)
+SENSOR_RANGE = 8
+PATIENCE = 50
+HARDEST = {"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}
+
+
+def valid_tasks() -> list[dict[str, Any]]:
+    """Every task the env accepts: ``haskey`` and ``dooropened`` only with a door."""
+    tasks = []
+    for distance in (0, 1):
+        for wall in (0, 1):
+            for door in (0, 1):
+                for target in TARGETS:
+                    if door or target == "goalreached":
+                        tasks.append({"distance": distance, "wall": wall, "exists_door": door, "target": target})
+    return tasks
+
+
+def check_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """The task as a plain dict; a clear ``ValueError`` for anything else."""
+    missing = [k for k in (*ENV_VARIABLES, "target") if k not in task]
+    if missing:
+        raise ValueError(f"DoorKey task {dict(task)} lacks {', '.join(missing)}")
+    clean = {k: task[k] for k in (*ENV_VARIABLES, "target")}
+    for name in ENV_VARIABLES:
+        if clean[name] not in (0, 1):
+            raise ValueError(f"DoorKey task: {name} must be 0 or 1, got {clean[name]!r}")
+        clean[name] = int(clean[name])
+    if clean["target"] not in TARGETS:
+        raise ValueError(f"DoorKey task: target must be one of {', '.join(TARGETS)}, got {clean['target']!r}")
+    if clean["target"] != "goalreached" and not clean["exists_door"]:
+        raise ValueError(f"DoorKey task: target {clean['target']} needs exists_door=1")
+    return clean
+
+
+class DoorKeyEnv(gym.Env):
+    """The DoorKey gridworld; see the module docstring.
+
+    Args:
+        size: the grid's side, outer walls included (8: a 6x6 room; 32 for transfer).
+        render_mode: ``"rgb_array"`` renders with minigrid's tiles.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, size: int = 8, render_mode: str | None = None):
+        if size < 7:
+            raise ValueError(f"DoorKey needs size >= 7 (a 5x5 room), got {size}")
+        self.size, self.render_mode = size, render_mode
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(len(ITEMS) * 4 + 1,), dtype=np.float32)
+        self.action_space = gym.spaces.Discrete(6)
+        self.task = dict(HARDEST)
+
+    # --- layout ------------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        super().reset(seed=seed)
+        if options and "task" in options:
+            self.task = check_task(options["task"])
+        for _ in range(1000):
+            if self._generate():
+                break
+        else:  # pragma: no cover - the generator succeeds in a handful of tries
+            raise RuntimeError(f"could not lay out task {self.task} on a {self.size}x{self.size} grid")
+        self.carrying = False
+        self.door_open = False
+        self.reached_goal = False
+        self.achieved = self._achieved()
+        self.since_progress, self.best_distance = 0, self._distance_to_next()
+        return self.observation(), {"task": dict(self.task)}
+
+    def _generate(self) -> bool:
+        """One random attempt at the task's layout; False when a constraint fails."""
+        rng, n = self.np_random, self.size
+        self.grid = Grid(n, n)
+        self.grid.wall_rect(0, 0, n, n)
+        self.key_pos = self.door_pos = None
+        if self.task["exists_door"]:
+            split = int(rng.integers(3, n - 3))
+            self.grid.vert_wall(split, 1, n - 2)
+            self.door_pos = (split, int(rng.integers(1, n - 1)))
+            self.grid.set(*self.door_pos, Door("yellow", is_locked=True))
+            near_side = [(x, y) for x in range(1, split) for y in range(1, n - 1)]
+            far_side = [(x, y) for x in range(split + 1, n - 1) for y in range(1, n - 1)]
+        else:
+            near_side = far_side = [(x, y) for x in range(1, n - 1) for y in range(1, n - 1)]
+        self.goal_pos = far_side[int(rng.integers(len(far_side)))]
+        if self.task["exists_door"]:
+            free = [p for p in near_side if p != (self.door_pos[0] - 1, self.door_pos[1])]  # keep the door reachable
+            self.key_pos = free[int(rng.integers(len(free)))]
+        first = self.key_pos if self.task["exists_door"] else self.goal_pos
+        interests = [p for p in (self.key_pos, self.door_pos, self.goal_pos) if p is not None]
+        taken = set(interests)
+        starts = [p for p in near_side if p not in taken]
+        if self.task["distance"] == 0:
+            starts = [p for p in starts if _manhattan(p, first) <= 2]
+        else:
+            starts = [p for p in starts if all(_manhattan(p, q) > 2 for q in interests)]
+        if not starts:
+            return False
+        self.agent_pos = starts[int(rng.integers(len(starts)))]
+        if self.task["wall"] and not self._place_wall_segment(first):
+            return False
+        for obj, pos in ((Goal(), self.goal_pos), (Key("yellow"), self.key_pos)):
+            if pos is not None:
+                self.grid.set(*pos, obj)
+        return self._solvable()
+
+    def _place_wall_segment(self, first: tuple[int, int]) -> bool:
+        """A wall of 2-3 squares across a shortest line from the agent to ``first``,
+        leaving a longer way round."""
+        rng = self.np_random
+        (ax, ay), (fx, fy) = self.agent_pos, first
+        between = [(x, y) for x in range(min(ax, fx), max(ax, fx) + 1) for y in range(min(ay, fy), max(ay, fy) + 1)
+                   if (x, y) not in (self.agent_pos, first) and self._free((x, y))]
+        if not between:
+            return False
+        cx, cy = between[int(rng.integers(len(between)))]
+        horizontal = bool(rng.integers(2))
+        length = int(rng.integers(2, 4))
+        offset = int(rng.integers(0, length))
+        cells = [(cx - offset + i, cy) if horizontal else (cx, cy - offset + i) for i in range(length)]
+        if not all(self._free(c) and c not in (self.agent_pos, first, self.goal_pos, self.key_pos) for c in cells):
+            return False
+        if self.door_pos is not None and any(_manhattan(c, self.door_pos) <= 1 for c in cells):
+            return False
+        for c in cells:
+            self.grid.set(*c, Wall())
+        distance = self._path_length(self.agent_pos, first)
+        return distance is not None and distance > _manhattan(self.agent_pos, first)
+
+    def _free(self, pos: tuple[int, int]) -> bool:
+        x, y = pos
+        return 0 < x < self.size - 1 and 0 < y < self.size - 1 and self.grid.get(x, y) is None
+
+    def _solvable(self) -> bool:
+        if self.key_pos is None:
+            return self._path_length(self.agent_pos, self.goal_pos) is not None
+        key = self._path_length(self.agent_pos, self.key_pos)
+        door = self._path_length(self.agent_pos, self.door_pos)
+        goal = self._path_length(self.door_pos, self.goal_pos, through_doors=True)
+        return None not in (key, door, goal)
+
+    def _path_length(self, start, end, through_doors: bool = False) -> int | None:
+        """Steps from ``start`` to a square next to ``end`` (onto it, for the goal);
+        doors pass only when open (or when ``through_doors``)."""
+        onto = end == self.goal_pos
+        queue, seen = deque([(start, 0)]), {start}
+        while queue:
+            pos, steps = queue.popleft()
+            if pos == end or (not onto and _manhattan(pos, end) == 1):
+                return steps
+            for dx, dy in DIRECTIONS:
+                nxt = (pos[0] + dx, pos[1] + dy)
+                if nxt not in seen and (nxt == end or self._passable(nxt, through_doors)):
+                    seen.add(nxt)
+                    queue.append((nxt, steps + 1))
+        return None
+
+    def _passable(self, pos: tuple[int, int], through_doors: bool = False) -> bool:
+        cell = self.grid.get(*pos)
+        if cell is None or isinstance(cell, Goal):
+            return True
+        return isinstance(cell, Door) and (cell.is_open or through_doors)
+
+    # --- dynamics ------------------------------------------------------------------------
+
+    def step(self, action: int):
+        action = int(action)
+        if action < PICK_UP:
+            dx, dy = DIRECTIONS[action]
+            target = (self.agent_pos[0] + dx, self.agent_pos[1] + dy)
+            if self._passable(target):
+                self.agent_pos = target
+        elif action == PICK_UP and not self.carrying and self.key_pos is not None and _manhattan(self.agent_pos, self.key_pos) == 1:
+            self.grid.set(*self.key_pos, None)
+            self.carrying = True
+        elif action == OPEN and self.carrying and not self.door_open and _manhattan(self.agent_pos, self.door_pos) == 1:
+            self.grid.get(*self.door_pos).is_locked = False
+            self.grid.get(*self.door_pos).is_open = True
+            self.door_open = True
+        self.reached_goal = self.agent_pos == self.goal_pos
+
+        achieved = self._achieved()
+        distance = self._distance_to_next()
+        if sum(achieved.values()) > sum(self.achieved.values()):  # a subgoal: the next object is the new aim
+            progress, self.best_distance = True, distance
+        else:
+            progress = distance is not None and (self.best_distance is None or distance < self.best_distance)
+            if progress:
+                self.best_distance = distance
+        self.achieved = achieved
+        self.since_progress = 0 if progress else self.since_progress + 1
+
+        success = bool(achieved[self.task["target"]])
+        truncated = not success and self.since_progress >= PATIENCE
+        info: dict[str, Any] = {}
+        if success or truncated:
+            info = {"targets": self._reported(achieved), "is_success": success}
+        return self.observation(), float(success), success, truncated, info
+
+    def _achieved(self) -> dict[str, int]:
+        return {"haskey": int(self.carrying), "dooropened": int(self.door_open), "goalreached": int(self.reached_goal)}
+
+    def _reported(self, achieved: Mapping[str, int]) -> dict[str, int]:
+        """The trained target and the subgoals on its way."""
+        on_the_way = {"haskey": ("haskey",), "dooropened": ("haskey", "dooropened"),
+                      "goalreached": ("haskey", "dooropened", "goalreached") if self.task["exists_door"] else ("goalreached",)}
+        return {t: achieved[t] for t in on_the_way[self.task["target"]]}
+
+    def _distance_to_next(self) -> int | None:
+        if self.key_pos is not None and not self.carrying:
+            return self._path_length(self.agent_pos, self.key_pos)
+        if self.door_pos is not None and not self.door_open:
+            return self._path_length(self.agent_pos, self.door_pos)
+        return self._path_length(self.agent_pos, self.goal_pos)
+
+
+    def observation(self) -> np.ndarray:
+        """The cardinal sensors of the current state, and whether the key is held."""
+        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        for direction, (dx, dy) in enumerate(DIRECTIONS):
+            found: set[type] = set()
+            for d in range(1, SENSOR_RANGE):
+                x, y = self.agent_pos[0] + dx * d, self.agent_pos[1] + dy * d
+                if not (0 <= x < self.size and 0 <= y < self.size):
+                    break
+                cell = self.grid.get(x, y)
+                for i, kind in enumerate(ITEMS):
+                    if isinstance(cell, kind) and kind not in found:
+                        found.add(kind)
+                        obs[i * 4 + direction] = 1 - d / SENSOR_RANGE
+        obs[-1] = float(self.carrying)
+        return obs
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return self.grid.render(32, np.array(self.agent_pos), 0)
+        return None
+
+
+def _manhattan(a, b) -> int:
+    return abs(a[0] - b[0]) + abs(a[1] - b[1])
+
+
+class OptionEnv(gym.Wrapper):
+    """DoorKey for call-and-return options: the observation gains a one-hot option index.
+
+    In training the option is the task's target (each option learns its own target). In
+    a chain (evaluation) the option follows the stage: the key option until the key is
+    held, the door option until the door is open, then the goal option. Each handover is
+    a subgoal reached, which counts as progress: the next option gets its own 50 steps.
+    """
+
+    def __init__(self, env: DoorKeyEnv, chain: bool = False):
+        super().__init__(env)
+        self.chain = chain
+        size = env.observation_space.shape[0] + len(TARGETS)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+
+    def _option(self) -> int:
+        env = self.env.unwrapped
+        if not self.chain:
+            return TARGETS.index(env.task["target"])
+        if env.key_pos is not None and not env.carrying:
+            return TARGETS.index("haskey")
+        if env.door_pos is not None and not env.door_open:
+            return TARGETS.index("dooropened")
+        return TARGETS.index("goalreached")
+
+    def _with_option(self, obs: np.ndarray) -> np.ndarray:
+        return np.concatenate([obs, np.eye(len(TARGETS), dtype=np.float32)[self._option()]])
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return self._with_option(obs), info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return self._with_option(obs), reward, terminated, truncated, info
+
+
+def make_env(index: int, size: int = 8) -> gym.Env:
+    """Training env ``index`` (tasks come through reset options); ``-1``: the evaluation
+    env, the options chained on the hardest task."""
+    env = DoorKeyEnv(size=size)
+    return OptionEnv(env, chain=index < 0)
+
+
+def domain():
+    """The DoorKey domain for :mod:`sebn.experiment`."""
+    from pathlib import Path
+
+    from sebn.experiment import Domain
+
+    return Domain(
+        name="doorkey",
+        spec=Path(__file__).resolve().parents[1] / "specs" / "doorkey.sebn",
+        tasks=valid_tasks(),
+        evaluation=dict(HARDEST),
+        make_env=make_env,
+        final_envs={"hardest": lambda: make_env(-1), "transfer_32x32": lambda: make_env(-1, size=32)},
+        agent="ppo",
+        agent_args={"options": len(TARGETS), "hidden_sizes": [64, 64, 64, 64], "num_envs": 8, "num_steps": 128,
+                    "eval_every": 10_000, "eval_episodes": 20, "ent_coef": 0.01, "eval_greedy": False},
+        default_steps=200_000,
+    )
+
+
+def main() -> None:
+    """``python -m domains.doorkey --curriculum sebn --seed 0 --steps N``: one run."""
+    from sebn.cli import main as sebn_main
+
+    raise SystemExit(sebn_main(["run", "doorkey", *__import__("sys").argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

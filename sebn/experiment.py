@@ -1,0 +1,267 @@
+"""One experiment: a domain, a curriculum, an agent and a seed, into a run directory.
+
+``runs/<domain>/<curriculum>/seed<S>/`` holds (DESIGN.md section 8):
+
+* ``config.json``: what was run (domain, curriculum, seed, steps, options, agent
+  arguments), the package version, the git commit, start and end times;
+* TensorBoard events (the agent's ``charts/``, ``losses/``, ``eval/`` and ``curriculum/``);
+* ``episodes.jsonl``: every finished training episode, one record each, appended and
+  flushed as it reaches the curriculum;
+* ``generations.jsonl``: one record per SEBN generation (theta, candidates, p);
+* ``evals.csv``: the agent's periodic evaluations (the domain's evaluation env);
+* ``final.json``: the last evaluation on every evaluation env of the domain;
+* ``checkpoints/latest.pt``: agent, optimiser, RNGs and the curriculum's state together.
+
+A killed run resumes from its checkpoint: the records written after it are cut away
+(the resumed run writes them again), so no episode is lost or counted twice.
+
+Domains are modules ``domains.<name>`` with a function ``domain() -> Domain``; they are
+imported by name, so ``sebn`` itself never imports a simulator.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from sebn import __version__
+from sebn.curricula import CURRICULA, Episode, TaskSpace, make_curriculum
+from sebn.feeder import CurriculumFeeder
+from sebn.network import SEBN
+from sebn.records import JsonlWriter, read_jsonl, write_jsonl
+from sebn.spec import load_spec
+
+DOMAINS = ("doorkey",)
+
+
+class ExperimentError(Exception):
+    """A run that cannot start as asked (unknown domain, a run directory holding another run)."""
+
+
+@dataclass
+class Domain:
+    """What ``sebn run`` needs to know about a domain.
+
+    Attributes:
+        name: the domain's name (``domains.<name>``).
+        spec: its requirement spec.
+        tasks: the tasks a curriculum may choose (the spec's settings x targets the env accepts).
+        evaluation: the evaluation task (``target`` trains on it; SEBN reports it).
+        make_env: ``make_env(index)`` builds training env ``index``; ``-1`` the evaluation env.
+        final_envs: name -> builder of each env the finished agent is evaluated on.
+        agent: ``"ppo"``, ``"sac"`` or ``"td3_fork"``.
+        agent_args: the agent's ``Args`` fields this domain sets.
+        default_steps: env steps when ``--steps`` is not given.
+    """
+
+    name: str
+    spec: Path
+    tasks: list[dict[str, Any]]
+    evaluation: dict[str, Any]
+    make_env: Callable[[int], gym.Env]
+    final_envs: dict[str, Callable[[], gym.Env]]
+    agent: str
+    agent_args: dict[str, Any] = field(default_factory=dict)
+    default_steps: int = 100_000
+
+
+def load_domain(name: str) -> Domain:
+    if name not in DOMAINS:
+        raise ExperimentError(f"unknown domain '{name}'; choose one of {', '.join(DOMAINS)}")
+    return importlib.import_module(f"domains.{name}").domain()
+
+
+def run_dir_for(runs: str | Path, domain: str, curriculum: str, seed: int) -> Path:
+    return Path(runs) / domain / curriculum / f"seed{seed}"
+
+
+class ExperimentCallbacks(CurriculumFeeder):
+    """The feeder, plus the run's records and a progress bar."""
+
+    def __init__(self, curriculum, run_dir: Path, total_steps: int, progress: bool):
+        self.run_dir = run_dir
+        self.episodes = JsonlWriter(run_dir / "episodes.jsonl", fsync=False)
+        self.generations = JsonlWriter(run_dir / "generations.jsonl", fsync=False)
+        self.written_generations = len(read_jsonl(run_dir / "generations.jsonl"))
+        self.evals_path = run_dir / "evals.csv"
+        self.written_evals = _csv_rows(self.evals_path)
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_steps, unit="step", desc=f"{run_dir}", dynamic_ncols=True)
+        super().__init__(curriculum, on_finished=self._record)
+
+    def _record(self, episode: Episode) -> None:
+        self.episodes.write(episode.to_record())
+        for generation in getattr(self.curriculum, "pop_log", list)():
+            self.generations.write(generation)
+            self.written_generations += 1
+
+    def on_step(self, global_step: int) -> None:
+        super().on_step(global_step)
+        if self.bar is not None:
+            self.bar.update(global_step - self.bar.n)
+
+    def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
+        new = not self.evals_path.exists()
+        with self.evals_path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["step", *sorted(metrics)])
+            writer.writerow([step, *(metrics[k] for k in sorted(metrics))])
+            f.flush()
+        self.written_evals += 1
+        if self.bar is not None and "eval/success_rate" in metrics:
+            self.bar.set_postfix(success=f"{metrics['eval/success_rate']:.2f}")
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        return {**state, "generations": self.written_generations, "evals": self.written_evals}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Back to the checkpoint: its curriculum, and the records written up to it."""
+        super().load_state_dict(state)
+        self.episodes.close()
+        self.generations.close()
+        _keep_first(self.run_dir / "episodes.jsonl", self.delivered)
+        _keep_first(self.run_dir / "generations.jsonl", state["generations"])
+        _keep_first_rows(self.evals_path, state["evals"])
+        self.written_generations, self.written_evals = state["generations"], state["evals"]
+        self.episodes = JsonlWriter(self.run_dir / "episodes.jsonl", fsync=False)
+        self.generations = JsonlWriter(self.run_dir / "generations.jsonl", fsync=False)
+        if hasattr(self.curriculum, "pop_log"):
+            self.curriculum.pop_log()
+
+    def close(self) -> None:
+        super().close()
+        self.episodes.close()
+        self.generations.close()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None = None, runs: str | Path = "runs",
+        curriculum_options: Mapping[str, Any] | None = None, agent_options: Mapping[str, Any] | None = None,
+        checkpoint_every: int | None = None, progress: bool = True) -> Path:
+    """Run (or resume, or skip when complete) one experiment; returns its run directory.
+
+    Args:
+        domain: a name in :data:`DOMAINS`.
+        curriculum: a name in :data:`sebn.curricula.CURRICULA`.
+        seed: seeds the agent, the envs and the curriculum.
+        steps: env steps (the domain's default when ``None``).
+        runs: the root of run directories.
+        curriculum_options: passed to the curriculum (e.g. ``generation_size``).
+        agent_options: the agent's ``Args`` fields to override.
+        checkpoint_every: env steps between checkpoints (default: a tenth of the run).
+        progress: show a progress bar.
+    """
+    if curriculum not in CURRICULA:
+        raise ExperimentError(f"unknown curriculum '{curriculum}'; choose one of {', '.join(CURRICULA)}")
+    spec = load_domain(domain)
+    steps = steps or spec.default_steps
+    run_dir = run_dir_for(runs, domain, curriculum, seed)
+    what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
+            "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
+    config_path = run_dir / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.exists() else None
+    if config is not None:
+        if {k: config.get(k) for k in what} != what:
+            raise ExperimentError(f"{run_dir} holds a different run ({config_path}); choose another --runs directory")
+        if config.get("finished"):
+            return run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}
+    _write_json(config_path, config)
+
+    net = SEBN(load_spec(spec.spec))
+    chosen = make_curriculum(curriculum, net, [spec.evaluation], TaskSpace(net, tasks=spec.tasks), seed=seed,
+                             **dict(curriculum_options or {}))
+    callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress)
+    agent = importlib.import_module(f"agents.{spec.agent}")
+    fields = {f.name for f in dataclasses.fields(agent.Args)}
+    unknown = sorted(set(agent_options or {}) - fields)
+    if unknown:
+        raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
+    arguments = {**spec.agent_args, **dict(agent_options or {}), "seed": seed, "total_timesteps": steps,
+                 "run_dir": str(run_dir), "resume": (run_dir / "checkpoints" / "latest.pt").exists(),
+                 "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
+    config["agent_args"] = {k: v for k, v in arguments.items() if k != "resume"}
+    _write_json(config_path, config)
+    try:
+        result = agent.train(agent.Args(**arguments), make_env=spec.make_env, callbacks=callbacks)
+    finally:
+        callbacks.close()
+
+    from agents.common import evaluate
+
+    final = {}
+    episodes = arguments.get("eval_episodes", 10)
+    for name, build in spec.final_envs.items():
+        env = build()
+        final[name] = evaluate(result["policy"], env, episodes, seed=20_000 + seed)
+        env.close()
+    _write_json(run_dir / "final.json", {"global_step": result["global_step"], **final})
+    config["finished"] = _now()
+    _write_json(config_path, config)
+    return run_dir
+
+
+def _keep_first(path: Path, n: int) -> None:
+    records = read_jsonl(path)
+    if len(records) != n:
+        tmp = path.with_suffix(".tmp")
+        write_jsonl(tmp, records[:n])
+        os.replace(tmp, path)
+
+
+def _csv_rows(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open(newline="") as f:
+        return max(sum(1 for _ in csv.reader(f)) - 1, 0)
+
+
+def _keep_first_rows(path: Path, n: int) -> None:
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if len(rows) - 1 != n:
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("w", newline="") as f:
+            csv.writer(f).writerows(rows[: n + 1] if n else [])
+        os.replace(tmp, path)
+        if not n:
+            path.unlink()
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None

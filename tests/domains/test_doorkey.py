@@ -1,0 +1,245 @@
+"""The DoorKey env: layouts do what the task asks, sensors match hand values, the
+50-step rule, rewards and reported targets, and gymnasium's checker."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from minigrid.core.grid import Grid
+from minigrid.core.world_object import Door, Goal, Key, Wall
+
+from domains.doorkey import DIRECTIONS, HARDEST, OPEN, PATIENCE, PICK_UP, DoorKeyEnv, check_task, make_env, valid_tasks
+
+
+def cells(env, kind):
+    return [(x, y) for x in range(env.size) for y in range(env.size) if isinstance(env.grid.get(x, y), kind)]
+
+
+def inner_walls(env):
+    """Wall squares that are neither the outer wall nor the door's partition."""
+    split = env.door_pos[0] if env.door_pos else None
+    return [(x, y) for x, y in cells(env, Wall) if 0 < x < env.size - 1 and 0 < y < env.size - 1 and x != split]
+
+
+def manhattan(a, b):
+    return abs(a[0] - b[0]) + abs(a[1] - b[1])
+
+
+@pytest.mark.parametrize("task", valid_tasks(), ids=lambda t: "-".join(str(v) for v in t.values()))
+def test_layout_is_what_the_task_asks(task):
+    env = DoorKeyEnv()
+    for seed in range(30):
+        _, info = env.reset(seed=seed, options={"task": task})
+        assert info["task"] == task
+        assert len(cells(env, Goal)) == 1
+        assert len(cells(env, Door)) == len(cells(env, Key)) == task["exists_door"]
+        first = cells(env, Key)[0] if task["exists_door"] else cells(env, Goal)[0]
+        interests = cells(env, Key) + cells(env, Door) + cells(env, Goal)
+        if task["distance"] == 0:
+            assert manhattan(env.agent_pos, first) <= 2
+        else:
+            assert all(manhattan(env.agent_pos, p) > 2 for p in interests)
+        if task["exists_door"]:
+            door = env.grid.get(*env.door_pos)
+            assert door.is_locked and not door.is_open
+            assert env.agent_pos[0] < env.door_pos[0] < env.goal_pos[0] and env.key_pos[0] < env.door_pos[0]
+        walls = inner_walls(env)
+        if task["wall"]:
+            assert 2 <= len(walls) <= 3
+            assert env._path_length(env.agent_pos, first) > manhattan(env.agent_pos, first)
+        else:
+            assert walls == []
+        assert solve(env)[1], f"unsolvable layout for {task}, seed {seed}"
+
+
+def test_same_seed_same_layout():
+    a, b = DoorKeyEnv(), DoorKeyEnv()
+    for seed in range(5):
+        a.reset(seed=seed, options={"task": {"distance": 1, "wall": 1, "exists_door": 1, "target": "goalreached"}})
+        b.reset(seed=seed, options={"task": {"distance": 1, "wall": 1, "exists_door": 1, "target": "goalreached"}})
+        assert a.grid == b.grid and a.agent_pos == b.agent_pos
+
+
+def fixed_layout(env):
+    """Agent at (3, 4); key 1 up; wall segment 2 down; goal 3 right; door 3 left."""
+    env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 1, "target": "goalreached"}})
+    env.grid = Grid(env.size, env.size)
+    env.grid.wall_rect(0, 0, env.size, env.size)
+    env.grid.set(3, 3, Key("yellow"))
+    env.grid.set(3, 6, Wall())
+    env.grid.set(6, 4, Goal())
+    env.grid.set(0, 4, Door("yellow", is_locked=True))
+    env.agent_pos, env.carrying = (3, 4), False
+
+
+def test_sensors_match_hand_values():
+    env = DoorKeyEnv()
+    fixed_layout(env)
+    obs = env.observation()
+    up, right, down, left = range(4)
+    expected = np.zeros(17, dtype=np.float32)
+    expected[0 * 4 + up] = 0.875                      # key 1 up
+    expected[1 * 4 + left] = 1 - 3 / 8                # door 3 left (in the outer wall here)
+    expected[2 * 4 + up] = 1 - 4 / 8                  # outer wall 4 up (the key does not hide it)
+    expected[2 * 4 + right] = 1 - 4 / 8               # outer wall at x=7
+    expected[2 * 4 + down] = 0.75                     # the wall segment 2 down
+    expected[2 * 4 + left] = 0.0                      # the door sits where the wall would be sensed
+    expected[3 * 4 + right] = 0.625                   # goal 3 right
+    np.testing.assert_allclose(obs, expected)
+    env.carrying = True
+    assert env.observation()[-1] == 1.0
+
+
+def test_sensors_fade_out_at_eight_squares():
+    env = DoorKeyEnv(size=32)
+    env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 0, "target": "goalreached"}})
+    env.grid = Grid(32, 32)
+    env.grid.wall_rect(0, 0, 32, 32)
+    env.grid.set(5 + 7, 5, Goal())
+    env.agent_pos = (5, 5)
+    assert env.observation()[3 * 4 + 1] == pytest.approx(1 / 8)
+    env.grid.set(5 + 7, 5, None)
+    env.grid.set(5 + 8, 5, Goal())
+    assert env.observation()[3 * 4 + 1] == 0.0
+
+
+def test_fifty_steps_without_progress_truncate():
+    env = DoorKeyEnv()
+    env.reset(seed=1, options={"task": {"distance": 1, "wall": 0, "exists_door": 0, "target": "goalreached"}})
+    for step in range(1, PATIENCE + 1):
+        _, reward, terminated, truncated, info = env.step(PICK_UP)  # nothing to pick up: no progress
+        assert reward == 0 and not terminated
+        assert truncated == (step == PATIENCE)
+    assert info == {"targets": {"goalreached": 0}, "is_success": False}
+
+
+def test_progress_resets_the_count():
+    env = DoorKeyEnv()
+    env.reset(seed=1, options={"task": {"distance": 1, "wall": 0, "exists_door": 0, "target": "goalreached"}})
+    for _ in range(PATIENCE - 1):
+        env.step(PICK_UP)
+    path = plan(env, env.goal_pos, onto=True)
+    _, _, _, truncated, _ = env.step(path[0])  # one step closer: progress
+    assert not truncated and env.since_progress == 0
+
+
+@pytest.mark.parametrize("target,reported", [("haskey", {"haskey": 1}), ("dooropened", {"haskey": 1, "dooropened": 1}),
+                                             ("goalreached", {"haskey": 1, "dooropened": 1, "goalreached": 1})])
+def test_success_rewards_and_reports_the_subgoals(target, reported):
+    env = DoorKeyEnv()
+    env.reset(seed=2, options={"task": {"distance": 0, "wall": 1, "exists_door": 1, "target": target}})
+    rewards, done = solve(env)
+    assert done and rewards == [0.0] * (len(rewards) - 1) + [1.0]
+    assert env.last_info == {"targets": reported, "is_success": True}
+
+
+def test_bad_tasks_are_refused_clearly():
+    with pytest.raises(ValueError, match="haskey needs exists_door=1"):
+        check_task({"distance": 0, "wall": 0, "exists_door": 0, "target": "haskey"})
+    with pytest.raises(ValueError, match="target must be one of"):
+        check_task({"distance": 0, "wall": 0, "exists_door": 1, "target": "key"})
+    with pytest.raises(ValueError, match="wall must be 0 or 1"):
+        check_task({"distance": 0, "wall": 2, "exists_door": 1, "target": "haskey"})
+    with pytest.raises(ValueError, match="lacks distance"):
+        check_task({"wall": 0, "exists_door": 1, "target": "haskey"})
+
+
+@pytest.mark.parametrize("size", [8, 32])
+def test_passes_the_env_checker(size):
+    check_env(DoorKeyEnv(size=size), skip_render_check=True)
+
+
+def test_transfer_grid_builds_every_task():
+    env = DoorKeyEnv(size=32)
+    for task in valid_tasks():
+        env.reset(seed=0, options={"task": task})
+        assert solve(env)[1]
+
+
+# --- a scripted solver: shortest paths by breadth-first search -----------------------------
+
+def plan(env, goal, onto):
+    """Moves from the agent to ``goal`` (onto it, or to a neighbouring square)."""
+    start = env.agent_pos
+    queue, parent = deque([start]), {start: None}
+    while queue:
+        pos = queue.popleft()
+        if (pos == goal) if onto else manhattan(pos, goal) == 1:
+            moves = []
+            while parent[pos] is not None:
+                pos, move = parent[pos]
+                moves.append(move)
+            return moves[::-1]
+        for move, (dx, dy) in enumerate(DIRECTIONS):
+            nxt = (pos[0] + dx, pos[1] + dy)
+            if nxt not in parent and env._passable(nxt):
+                parent[nxt] = (pos, move)
+                queue.append(nxt)
+    raise AssertionError(f"no way to {goal}")
+
+
+def solve(env):
+    """Play the task optimally; returns the rewards and whether it succeeded."""
+    rewards = []
+
+    def act(action):
+        _, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        env.last_info = info
+        return terminated or truncated
+
+    target = env.task["target"]
+    if env.key_pos is not None:
+        for move in plan(env, env.key_pos, onto=False):
+            act(move)
+        if act(PICK_UP) or target == "haskey":
+            return rewards, env.last_info.get("is_success", False)
+        for move in plan(env, env.door_pos, onto=False):
+            act(move)
+        if act(OPEN):
+            return rewards, env.last_info.get("is_success", False)
+    for move in plan(env, env.goal_pos, onto=True):
+        if act(move):
+            break
+    return rewards, env.last_info.get("is_success", False)
+
+
+@pytest.mark.filterwarnings("ignore:.*different from the unwrapped version")
+def test_training_options_follow_the_task_target():
+    env = make_env(0)
+    for target in ("haskey", "dooropened", "goalreached"):
+        obs, _ = env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 1, "target": target}})
+        assert obs.shape == (20,) and obs[17:].tolist() == np.eye(3)[["haskey", "dooropened", "goalreached"].index(target)].tolist()
+    check_env(env, skip_render_check=True)
+
+
+def test_chained_options_hand_over_key_door_goal():
+    env = make_env(-1)
+    obs, info = env.reset(seed=4)
+    assert info["task"] == HARDEST
+    inner = env.unwrapped
+    seen = [int(obs[17:].argmax())]
+
+    def act(action):
+        obs, reward, terminated, truncated, info = env.step(action)
+        seen.append(int(obs[17:].argmax()))
+        return terminated, info
+
+    for move in plan(inner, inner.key_pos, onto=False):
+        act(move)
+    for _ in range(PATIENCE - 1):  # dawdle: the key option's own patience is nearly spent
+        act(OPEN)
+    act(PICK_UP)
+    assert inner.since_progress == 0  # a subgoal: the door option starts its own 50 steps
+    for move in plan(inner, inner.door_pos, onto=False):
+        act(move)
+        assert inner.since_progress == 0  # every step towards the door is progress
+    act(OPEN)
+    for move in plan(inner, inner.goal_pos, onto=True):
+        terminated, info = act(move)
+    assert terminated and info["is_success"]
+    assert [k for k, _ in itertools.groupby(seen)] == [0, 1, 2]

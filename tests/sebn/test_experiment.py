@@ -1,0 +1,112 @@
+"""One experiment end to end: every file written, a complete run skipped, a killed run
+resumed with no episode lost or counted twice."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sebn.cli import main
+from sebn.experiment import ExperimentError, run
+from sebn.records import read_jsonl
+
+SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
+FLAGS = ["--steps", "6144", "--generation-size", "10", "--checkpoint-every", "512", "--no-progress",
+         *(f"--agent={k}={json.dumps(v)}" for k, v in SMALL.items())]
+
+
+def small_run(tmp_path, **kwargs):
+    return run("doorkey", "sebn", seed=0, steps=3072, runs=tmp_path, curriculum_options={"generation_size": 10},
+               agent_options=SMALL, checkpoint_every=1024, progress=False, **kwargs)
+
+
+def test_a_short_run_writes_every_file(tmp_path):
+    run_dir = small_run(tmp_path)
+    assert run_dir == tmp_path / "doorkey" / "sebn" / "seed0"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["domain"] == "doorkey" and config["seed"] == 0 and config["version"]
+    assert config["started"] and config["finished"] and "commit" in config
+    assert config["agent_args"]["options"] == 3
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and all({"step", "task", "targets", "return", "length", "ticket"} <= set(e) for e in episodes)
+    assert all(e["task"]["target"] in e["targets"] for e in episodes)
+    generations = read_jsonl(run_dir / "generations.jsonl")
+    assert [g["generation"] for g in generations] == list(range(1, len(episodes) // 10 + 1))
+    assert abs(sum(generations[-1]["p"]) - 1) < 1e-9
+    with (run_dir / "evals.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1024, 2048, 3072] and "eval/success_rate" in rows[0]
+    final = json.loads((run_dir / "final.json").read_text())
+    assert set(final) == {"global_step", "hardest", "transfer_32x32"}
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    assert checkpoint["callbacks"]["delivered"] == len(episodes)
+
+    mtime = (run_dir / "config.json").stat().st_mtime
+    assert small_run(tmp_path) == run_dir  # complete: skipped
+    assert (run_dir / "config.json").stat().st_mtime == mtime
+    with pytest.raises(ExperimentError, match="holds a different run"):
+        run("doorkey", "sebn", seed=0, steps=9999, runs=tmp_path, progress=False)
+
+
+def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run_dir = tmp_path / "doorkey" / "sebn" / "seed0"
+    checkpoint = run_dir / "checkpoints" / "latest.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if checkpoint.exists():  # kill once records exist beyond the checkpoint
+            saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
+            if len((run_dir / "episodes.jsonl").read_text().splitlines()) > saved + 3:
+                break
+        time.sleep(0.05)
+    assert process.poll() is None, process.stderr.read().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = read_jsonl(run_dir / "episodes.jsonl")
+    at_kill = len(before)
+    saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
+    assert not json.loads((run_dir / "config.json").read_text()).get("finished")
+
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    tickets = [e["ticket"] for e in episodes]
+    assert len(tickets) == len(set(tickets))  # none counted twice
+    assert episodes[:saved] == before[:saved]  # those the checkpoint knew are kept as they were
+    steps = [e["step"] for e in episodes]
+    assert steps == sorted(steps)
+    final = torch.load(checkpoint, weights_only=True)["callbacks"]
+    assert final["delivered"] == len(episodes) and at_kill > saved  # the records after the checkpoint were cut
+    assert final["curriculum"]["generation"] == len(read_jsonl(run_dir / "generations.jsonl"))
+    with (run_dir / "evals.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1024, 2048, 3072, 4096, 5120, 6144]
+
+
+def test_cli_reports_bad_flags(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "gridland"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'gridland'" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--curriculum", "uniform", "--generation-size", "5"]) == 2
+    assert "--generation-size applies to the sebn and anti curricula" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress"]) == 2
+    assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
+
+
+def test_plot_of_runs(tmp_path, capsys):
+    small_run(tmp_path)
+    out = tmp_path / "plot.png"
+    assert main(["plot", str(tmp_path / "doorkey"), "-o", str(out), "--ema", "0.5"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["plot", str(tmp_path / "nothing"), "-o", str(out)]) == 2
+    assert "no run directories" in capsys.readouterr().err
