@@ -388,10 +388,10 @@ class SEBNCurriculum(BaseCurriculum):
         weights = self._fitness(change) + self.delta
         total = weights.sum() + rest
         if total > 0:
-            self.p, self.p_rest = weights / total, rest / total
+            self.p, self.p_rest = weights / total, float(rest / total)
         else:  # delta 0 and nothing changed (anti: everything changed by 1): no preference at all
             self.p = np.full(len(weights), 1.0 / len(self.space))
-            self.p_rest = 1.0 - len(weights) / len(self.space)
+            self.p_rest = float(1.0 - len(weights) / len(self.space))
         self.theta, self.draws = result.theta, result.draws
         self.predicted = new_predicted if self.exhaustive else None
         self.generation += 1

@@ -4,7 +4,8 @@
 
 * ``config.json``: what was run (domain, curriculum, seed, steps, options, agent
   arguments), the package version, the git commit, start and end times;
-* TensorBoard events (the agent's ``charts/``, ``losses/``, ``eval/`` and ``curriculum/``);
+* TensorBoard events (the agent's ``charts/``, ``losses/``, ``eval/``; the curriculum's
+  ``curriculum/``: expected competency levels, task-distribution entropy, fit likelihood);
 * ``episodes.jsonl``: every finished training episode, one record each, appended and
   flushed as it reaches the curriculum;
 * ``generations.jsonl``: one record per SEBN generation (theta, candidates, p);
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from sebn import __version__
 from sebn.curricula import CURRICULA, Episode, TaskSpace, make_curriculum
@@ -96,6 +98,9 @@ class ExperimentCallbacks(CurriculumFeeder):
         self.written_generations = len(read_jsonl(run_dir / "generations.jsonl"))
         self.evals_path = run_dir / "evals.csv"
         self.written_evals = _csv_rows(self.evals_path)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(run_dir), filename_suffix=".curriculum")
         self.bar = None
         if progress:
             from tqdm import tqdm
@@ -108,6 +113,18 @@ class ExperimentCallbacks(CurriculumFeeder):
         for generation in getattr(self.curriculum, "pop_log", list)():
             self.generations.write(generation)
             self.written_generations += 1
+            self._log_generation(generation, episode.step)
+
+    def _log_generation(self, generation: Mapping[str, Any], step: int) -> None:
+        """TensorBoard ``curriculum/``: each competency's expected level, the entropy of
+        the task distribution (over the candidates) and the log-likelihood of the fit."""
+        for name, probs in generation["theta"].items():
+            self.writer.add_scalar(f"curriculum/expected_level/{name}", sum(k * p for k, p in enumerate(probs)), step)
+        p = np.asarray(generation["p"], dtype=float)
+        p = p[p > 0] / p.sum()
+        self.writer.add_scalar("curriculum/task_entropy", float(-(p * np.log(p)).sum()), step)
+        self.writer.add_scalar("curriculum/log_likelihood", generation["log_likelihood"], step)
+        self.writer.add_scalar("curriculum/generation", generation["generation"], step)
 
     def on_step(self, global_step: int) -> None:
         super().on_step(global_step)
@@ -146,6 +163,7 @@ class ExperimentCallbacks(CurriculumFeeder):
 
     def close(self) -> None:
         super().close()
+        self.writer.close()
         self.episodes.close()
         self.generations.close()
         if self.bar is not None:
@@ -172,6 +190,11 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
         raise ExperimentError(f"unknown curriculum '{curriculum}'; choose one of {', '.join(CURRICULA)}")
     spec = load_domain(domain)
     steps = steps or spec.default_steps
+    agent = importlib.import_module(f"agents.{spec.agent}")
+    fields = {f.name for f in dataclasses.fields(agent.Args)}
+    unknown = sorted(set(agent_options or {}) - fields)
+    if unknown:
+        raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
     run_dir = run_dir_for(runs, domain, curriculum, seed)
     what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
             "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
@@ -190,11 +213,6 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
     chosen = make_curriculum(curriculum, net, [spec.evaluation], TaskSpace(net, tasks=spec.tasks), seed=seed,
                              **dict(curriculum_options or {}))
     callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress)
-    agent = importlib.import_module(f"agents.{spec.agent}")
-    fields = {f.name for f in dataclasses.fields(agent.Args)}
-    unknown = sorted(set(agent_options or {}) - fields)
-    if unknown:
-        raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
     arguments = {**spec.agent_args, **dict(agent_options or {}), "seed": seed, "total_timesteps": steps,
                  "run_dir": str(run_dir), "resume": (run_dir / "checkpoints" / "latest.pt").exists(),
                  "checkpoint_every": checkpoint_every or max(steps // 10, 1)}

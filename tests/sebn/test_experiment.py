@@ -92,14 +92,14 @@ def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
         assert [int(r["step"]) for r in csv.DictReader(f)] == [1024, 2048, 3072, 4096, 5120, 6144]
 
 
-def test_cli_reports_bad_flags(capsys):
+def test_cli_reports_bad_flags(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "gridland"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'gridland'" in capsys.readouterr().err
-    assert main(["run", "doorkey", "--curriculum", "uniform", "--generation-size", "5"]) == 2
+    assert main(["run", "doorkey", "--curriculum", "uniform", "--generation-size", "5", "--runs", str(tmp_path)]) == 2
     assert "--generation-size applies to the sebn and anti curricula" in capsys.readouterr().err
-    assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress"]) == 2
+    assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
     assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
 
 

@@ -66,12 +66,21 @@ def run(name, spec, evaluation, seed, episodes):
     return train_student(curriculum, SimulatedStudent(net, seed=seed), episodes, evaluation)
 
 
-@pytest.mark.parametrize("spec,evaluation,budget", [("bipedalwalker", BIPEDAL_COMBINED, 1500), ("doorkey", DOORKEY_HARDEST, 500)])
-def test_sebn_beats_anti_and_target_only_at_a_fixed_budget(spec, evaluation, budget):
-    final = {name: np.median([run(name, spec, evaluation, seed, budget)["success"][-1] for seed in range(3)])
+def test_sebn_beats_anti_and_target_only_at_a_fixed_budget():
+    """On bipedalwalker.sebn (BENCHMARKS.md, 10 seeds: medians 0.95 vs 0.05 at 1,500 episodes)."""
+    final = {name: np.median([run(name, "bipedalwalker", BIPEDAL_COMBINED, seed, 1500)["success"][-1] for seed in range(3)])
              for name in ("sebn", "anti", "target")}
-    assert final["sebn"] > final["anti"] + 0.15
+    assert final["sebn"] > final["anti"] + 0.3
     assert final["sebn"] > final["target"] + 0.3
+
+
+def test_doorkey_needs_a_curriculum_less():
+    """On doorkey.sebn every curriculum but target-only gets there: the spec is small and the
+    anti weights 1 - |change| + delta are nearly uniform (BENCHMARKS.md)."""
+    final = {name: np.median([run(name, "doorkey", DOORKEY_HARDEST, seed, 800)["success"][-1] for seed in range(3)])
+             for name in ("sebn", "uniform", "target")}
+    assert final["sebn"] > final["target"] + 0.3
+    assert final["sebn"] >= final["uniform"] - 0.05
 
 
 def test_episodes_to_threshold():
