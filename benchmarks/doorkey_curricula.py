@@ -24,7 +24,7 @@ from sebn.curricula import CURRICULA
 from sebn.experiment import run
 from sebn.plots import plot_runs
 
-THRESHOLD = 0.9
+THRESHOLDS = (0.5, 0.9)
 
 
 def run_one(job: tuple[str, int, int, str, int]) -> str:
@@ -44,23 +44,27 @@ def summarise(run_dir: Path) -> dict:
         rows = list(csv.DictReader(f))
     steps = np.array([int(r["step"]) for r in rows])
     success = np.array([float(r["eval/success_rate"]) for r in rows])
-    reached = np.flatnonzero(success >= THRESHOLD)
     final = json.loads((run_dir / "final.json").read_text())
-    return {"to_threshold": float(steps[reached[0]]) if len(reached) else float("inf"),
+    reached = {t: np.flatnonzero(success >= t) for t in THRESHOLDS}
+    return {"to": {t: float(steps[r[0]]) if len(r) else float("inf") for t, r in reached.items()},
             "final": final["hardest"]["eval/success_rate"], "transfer": final["transfer_32x32"]["eval/success_rate"],
             "seconds": json.loads((run_dir / "bench_seconds.json").read_text())["seconds"]}
 
 
 def table(results: dict[str, list[dict]], steps: int) -> list[str]:
-    rows = [f"| curriculum | env steps to {THRESHOLD:.0%} on the hardest setting: median [min, max] | seeds reaching | "
-            "final success, hardest (median [min, max]) | success on the unseen 32x32 grid (median [min, max]) | minutes per run |",
-            "|---|---|---|---|---|---|"]
+    rows = ["| curriculum | " + " | ".join(f"env steps to {t:.0%} on the hardest setting: median [min, max] (seeds reaching)"
+                                           for t in THRESHOLDS)
+            + " | final success, hardest (median [min, max]) | success on the unseen 32x32 grid (median [min, max]) | minutes per run |",
+            "|---|" + "---|" * (len(THRESHOLDS) + 3)]
     for name in CURRICULA:
         runs = results[name]
-        reach = np.array([r["to_threshold"] for r in runs])
+        reach_cells = []
+        for t in THRESHOLDS:
+            reach = np.array([r["to"][t] for r in runs])
+            shown = f"{np.median(reach):,.0f} [{reach.min():,.0f}, {reach.max():,.0f}]".replace("inf", "never")
+            reach_cells.append(f"{shown} ({np.isfinite(reach).sum()}/{len(runs)})")
         final, transfer = np.array([r["final"] for r in runs]), np.array([r["transfer"] for r in runs])
-        shown = f"{np.median(reach):,.0f} [{reach.min():,.0f}, {reach.max():,.0f}]".replace("inf", "never")
-        rows.append(f"| {name} | {shown} | {np.isfinite(reach).sum()}/{len(runs)} | {np.median(final):.2f} "
+        rows.append(f"| {name} | {' | '.join(reach_cells)} | {np.median(final):.2f} "
                     f"[{final.min():.2f}, {final.max():.2f}] | {np.median(transfer):.2f} [{transfer.min():.2f}, {transfer.max():.2f}] | "
                     f"{np.median([r['seconds'] for r in runs]) / 60:.1f} |")
     return rows

@@ -375,6 +375,7 @@ class SEBNCurriculum(BaseCurriculum):
             new_predicted = self._predict(current)
             change = np.abs(new_predicted - self.predicted)
             rest = 0.0
+            extra = {}
         else:
             found = sample_search(self.net, previous, current, self.space.targets, fitness=self._fitness, keep=self.keep,
                                   samples=self.search_samples, rng=self.rng)
@@ -385,6 +386,7 @@ class SEBNCurriculum(BaseCurriculum):
             # The tasks not enumerated keep the weight of an average task, as they would
             # have in the exhaustive distribution; drawn uniformly, they share that mass.
             rest = (len(self.space) - len(change)) * (found.mean_fitness + self.delta)
+            extra = {"mean_fitness": found.mean_fitness}
         weights = self._fitness(change) + self.delta
         total = weights.sum() + rest
         if total > 0:
@@ -399,7 +401,7 @@ class SEBNCurriculum(BaseCurriculum):
             "generation": self.generation, "episodes": self.generation * self.generation_size,
             "theta": {k: v.tolist() for k, v in result.theta.items()}, "log_likelihood": result.log_likelihood,
             "tasks": self.space.tasks(self.settings, self.target_index), "p": self.p.tolist(), "p_rest": self.p_rest,
-            "predicted": new_predicted.tolist(), "change": change.tolist(),
+            "predicted": new_predicted.tolist(), "change": change.tolist(), **extra,
         })
 
     def _fitness(self, change: np.ndarray) -> np.ndarray:

@@ -215,3 +215,25 @@ def test_search_mode_keeps_the_weight_of_the_tasks_not_enumerated():
     # A uniform draw lands on a candidate 20 times in 405; the rest of the mass goes to the candidates.
     expected = 1 - curriculum.p_rest + curriculum.p_rest * 20 / 405
     assert np.mean(drawn) == pytest.approx(expected, abs=0.03)
+
+
+def test_search_mode_rest_weight_by_hand():
+    net = SEBN(load_spec("specs/bipedalwalker.sebn"))
+    curriculum = SEBNCurriculum(net, generation_size=50, exhaustive_limit=0, keep=20, delta=0.01, seed=1)
+    student = SimulatedStudent(net, seed=1)
+    curriculum.observe([Episode(**{**vars(student.play(t)), "ticket": i}) for i, t in enumerate(curriculum.sample(50))])
+    (record,) = curriculum.pop_log()
+    weights = np.array(record["change"]) + 0.01
+    rest = (405 - 20) * (record["mean_fitness"] + 0.01)
+    assert record["p"] == pytest.approx((weights / (weights.sum() + rest)).tolist())
+    assert record["p_rest"] == pytest.approx(rest / (weights.sum() + rest))
+
+
+def test_alp_gmm_picks_components_in_proportion_to_their_progress():
+    net = SEBN(parse_spec("env a : 0..4\ngoalreached : (a>=1 | move=1)\n"))
+    curriculum = ALPGMMCurriculum(TaskSpace(net), random_ratio=0.0, seed=0)
+    tiny = (np.eye(2) * 1e-8).tolist()
+    curriculum.mixture = {"means": [[0.0, 0.1], [1.0, 0.3]], "covariances": [tiny, tiny], "weights": [0.5, 0.5]}
+    drawn = np.array([t["a"] for t in curriculum.sample(4000)])
+    assert set(drawn) == {0, 4}
+    assert np.mean(drawn == 4) == pytest.approx(0.75, abs=0.03)  # 0.3 / (0.1 + 0.3)

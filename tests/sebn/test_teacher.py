@@ -109,3 +109,22 @@ def test_unsupported_spaces_are_refused():
         GradientNormTeacher(spaces.MultiBinary(3))
     with pytest.raises(ValueError, match="mean_norm, sum_norm"):
         GradientNormTeacher(spaces.Discrete(2), reward="loss")
+
+
+def test_reinforce_loss_by_hand():
+    teacher = GradientNormTeacher(spaces.Discrete(3), batch_size=2, teacher_updates=1, lr=0.0, seed=0)
+    tasks = teacher.sample(2)
+    states = torch.tensor([d["state"] for d in teacher.pending.values()], dtype=torch.float64)
+    with torch.no_grad():
+        log_prob = teacher.log_prob(states, {"task": torch.tensor([t["task"] for t in tasks])})
+        baseline = teacher.policy.baseline(states).squeeze(-1)
+    rewards = torch.tensor([1.0, 3.0], dtype=torch.float64)
+    advantage = rewards - baseline
+    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    expected = -(advantage * log_prob).mean() + ((baseline - rewards) ** 2).mean()
+    teacher.observe([Episode(t, {}, 0.0, 1, 0, ticket=i, gradients={"mean_norm": float(r)}) for i, (t, r) in enumerate(zip(tasks, rewards))])
+    assert teacher.last_loss == pytest.approx(float(expected))
+    # Categorical log-probabilities come from the trace: the policy's softmax.
+    with torch.no_grad():
+        logits = teacher.policy(states)["task"]
+    assert log_prob.tolist() == pytest.approx(torch.log_softmax(logits, -1)[[0, 1], [t["task"] for t in tasks]].tolist())
