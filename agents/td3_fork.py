@@ -215,7 +215,7 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
         result = training.step(actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer)
         obs, env_rng = training.obs, result.env_rng
 
-        if global_step > args.learning_starts:
+        if global_step > args.learning_starts and len(buffer):  # empty right after a clear-buffer reset
             update += 1
             batch = buffer.sample(args.batch_size, rng)
             s, a, r, s_next = batch["obs"], batch["actions"], batch["rewards"], batch["next_obs"]

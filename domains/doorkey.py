@@ -339,14 +339,14 @@ def make_env(index: int, size: int = 8) -> gym.Env:
     return OptionEnv(env, chain=index < 0)
 
 
-def domain():
+def domain(name: str = "doorkey"):
     """The DoorKey domain for :mod:`sebn.experiment`."""
     from pathlib import Path
 
     from sebn.experiment import Domain
 
     return Domain(
-        name="doorkey",
+        name=name,
         spec=Path(__file__).resolve().parents[1] / "specs" / "doorkey.sebn",
         tasks=valid_tasks(),
         evaluation=dict(HARDEST),

@@ -78,16 +78,24 @@ def _parser() -> argparse.ArgumentParser:
     score.set_defaults(run=_score)
 
     from sebn.curricula import CURRICULA
-    from sebn.experiment import DOMAINS
+    from sebn.experiment import DOMAINS, SPACE_CURRICULA
+    from sebn.teacher import PARAMETERS, REWARDS
 
     run = commands.add_parser("run", help="train an agent on a domain with a curriculum (resumes a killed run)")
     run.add_argument("domain", choices=DOMAINS)
-    run.add_argument("--curriculum", choices=CURRICULA, default="sebn")
+    run.add_argument("--curriculum", choices=sorted(set(CURRICULA) | set(SPACE_CURRICULA), key=[*CURRICULA, "gradient"].index),
+                     default="sebn", help="sebn, anti, alp-gmm: domains with a spec; gradient: domains without")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--steps", type=_positive_int, help="env steps (default: the domain's)")
     run.add_argument("--runs", default="runs", help="root of the run directories (default runs/)")
     run.add_argument("--generation-size", type=_positive_int, help="episodes per SEBN generation (sebn, anti)")
     run.add_argument("--checkpoint-every", type=_positive_int, help="env steps between checkpoints (default: a tenth)")
+    teacher = run.add_argument_group("gradient-norm teacher (--curriculum gradient)")
+    teacher.add_argument("--reward", choices=REWARDS, default="mean_norm")
+    teacher.add_argument("--teacher-updates", type=_positive_int, default=1, help="gradient steps per batch of decisions")
+    teacher.add_argument("--teacher-batch", type=_positive_int, default=16, help="decisions per teacher update")
+    teacher.add_argument("--gradients", choices=PARAMETERS, default="actor", help="whose gradients reward the teacher")
+    teacher.add_argument("--clear-buffer", action="store_true", help="empty the replay buffer at every new task")
     run.add_argument("--agent", action="append", default=[], metavar="FIELD=VALUE", type=_assignment,
                      help="override one field of the agent's Args, the value in JSON (e.g. hidden_sizes=[64,64]); repeatable")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -286,6 +294,9 @@ def _run(args) -> int:
     options = {"generation_size": args.generation_size} if args.generation_size else {}
     if options and args.curriculum not in ("sebn", "anti"):
         raise UsageError(f"--generation-size applies to the sebn and anti curricula, not {args.curriculum}")
+    if args.curriculum == "gradient":
+        options = {"reward": args.reward, "teacher_updates": args.teacher_updates, "batch_size": args.teacher_batch,
+                   "gradients": args.gradients, "clear_buffer": args.clear_buffer}
     try:
         run_dir = run(args.domain, args.curriculum, args.seed, args.steps, args.runs, curriculum_options=options,
                       agent_options=dict(args.agent), checkpoint_every=args.checkpoint_every, progress=not args.no_progress)

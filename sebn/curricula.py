@@ -126,13 +126,7 @@ class BaseCurriculum:
         if state.get("kind") != self.kind:
             raise ValueError(f"state is for a '{state.get('kind')}' curriculum, not '{self.kind}'")
         self.issued = int(state["issued"])
-        self.rng.bit_generator.state = _plain_rng_state(state["rng"])
-
-
-def _plain_rng_state(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A bit-generator state as NumPy wants it back (JSON turns nothing essential into
-    other types, but keep the nested dicts plain)."""
-    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in state.items()}
+        self.rng.bit_generator.state = dict(state["rng"])
 
 
 class TaskSpace:
@@ -221,6 +215,43 @@ class UniformCurriculum(BaseCurriculum):
 
     def _sample(self, n, rng):
         return self.space.uniform(n, rng)
+
+
+class SpaceUniformCurriculum(BaseCurriculum):
+    """Uniform over a task space of ``Box`` and ``Discrete`` parts (a ``Dict``, or one
+    part named ``"task"``), in the teacher's task format.
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> curriculum = SpaceUniformCurriculum(spaces.Dict({"cell": spaces.Discrete(4)}), seed=0)
+        >>> curriculum.sample(1)[0]["cell"] in range(4)
+        True
+    """
+
+    kind = "uniform"
+
+    def __init__(self, space, seed: int = 0):
+        from gymnasium import spaces
+
+        super().__init__(seed)
+        self.parts = dict(space.spaces) if isinstance(space, spaces.Dict) else {"task": space}
+        for name, part in self.parts.items():
+            if not isinstance(part, (spaces.Box, spaces.Discrete)):
+                raise TypeError(f"task part '{name}' is a {type(part).__name__}; uniform handles Box and Discrete parts")
+
+    def _sample(self, n, rng):
+        from gymnasium import spaces
+
+        tasks = []
+        for _ in range(n):
+            task = {}
+            for name, part in self.parts.items():
+                if isinstance(part, spaces.Discrete):
+                    task[name] = int(part.start + rng.integers(part.n))
+                else:
+                    task[name] = rng.uniform(part.low, part.high).astype(float).tolist()
+            tasks.append(task)
+        return tasks
 
 
 class TargetCurriculum(BaseCurriculum):

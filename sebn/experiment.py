@@ -38,13 +38,19 @@ import gymnasium as gym
 import numpy as np
 
 from sebn import __version__
-from sebn.curricula import CURRICULA, Episode, TaskSpace, make_curriculum
+from sebn.curricula import CURRICULA, Episode, SpaceUniformCurriculum, TargetCurriculum, TaskSpace, make_curriculum
 from sebn.feeder import CurriculumFeeder
 from sebn.network import SEBN
 from sebn.records import JsonlWriter, read_jsonl, write_jsonl
 from sebn.spec import load_spec
+from sebn.teacher import GradientNormTeacher
 
-DOMAINS = ("doorkey",)
+# Domain name -> the module that describes it (``module.domain(name)``).
+DOMAINS = {"doorkey": "domains.doorkey", "pointmaze": "domains.pointmaze", "pointmaze_medium": "domains.pointmaze",
+           "antmaze": "domains.antmaze"}
+# Curricula for domains without a requirement spec: the gradient-norm teacher, uniform
+# over the task space, and the env's own start distribution.
+SPACE_CURRICULA = ("gradient", "uniform", "target")
 
 
 class ExperimentError(Exception):
@@ -56,32 +62,58 @@ class Domain:
     """What ``sebn run`` needs to know about a domain.
 
     Attributes:
-        name: the domain's name (``domains.<name>``).
-        spec: its requirement spec.
-        tasks: the tasks a curriculum may choose (the spec's settings x targets the env accepts).
-        evaluation: the evaluation task (``target`` trains on it; SEBN reports it).
+        name: the domain's name.
         make_env: ``make_env(index)`` builds training env ``index``; ``-1`` the evaluation env.
         final_envs: name -> builder of each env the finished agent is evaluated on.
         agent: ``"ppo"``, ``"sac"`` or ``"td3_fork"``.
         agent_args: the agent's ``Args`` fields this domain sets.
         default_steps: env steps when ``--steps`` is not given.
+        spec: its requirement spec (SEBN domains), or ``None``.
+        tasks: the tasks a curriculum may choose (the spec's settings x targets the env accepts).
+        evaluation: the evaluation task (``target`` trains on it; SEBN reports it).
+        task_space: for domains without a spec, the space the gradient-norm teacher and
+            ``uniform`` draw from (``target`` leaves the env its own start distribution).
     """
 
     name: str
-    spec: Path
-    tasks: list[dict[str, Any]]
-    evaluation: dict[str, Any]
     make_env: Callable[[int], gym.Env]
     final_envs: dict[str, Callable[[], gym.Env]]
     agent: str
     agent_args: dict[str, Any] = field(default_factory=dict)
     default_steps: int = 100_000
+    spec: Path | None = None
+    tasks: list[dict[str, Any]] | None = None
+    evaluation: dict[str, Any] | None = None
+    task_space: gym.Space | None = None
+
+    @property
+    def curricula(self) -> tuple[str, ...]:
+        return CURRICULA if self.spec is not None else SPACE_CURRICULA
 
 
 def load_domain(name: str) -> Domain:
     if name not in DOMAINS:
         raise ExperimentError(f"unknown domain '{name}'; choose one of {', '.join(DOMAINS)}")
-    return importlib.import_module(f"domains.{name}").domain()
+    return importlib.import_module(DOMAINS[name]).domain(name)
+
+
+def build_curriculum(domain: Domain, name: str, seed: int, options: Mapping[str, Any]):
+    """The curriculum ``name`` for ``domain`` (see :attr:`Domain.curricula`)."""
+    if name not in domain.curricula:
+        raise ExperimentError(f"domain {domain.name} takes the curricula {', '.join(domain.curricula)}, not '{name}'")
+    if domain.spec is not None:
+        net = SEBN(load_spec(domain.spec))
+        return make_curriculum(name, net, [domain.evaluation], TaskSpace(net, tasks=domain.tasks), seed=seed, **options)
+    if name == "gradient":
+        return GradientNormTeacher(domain.task_space, seed=seed, **options)
+    if name == "uniform":
+        return SpaceUniformCurriculum(domain.task_space, seed=seed)
+    return TargetCurriculum([{}], seed=seed)  # an empty task: the env's own start distribution
+
+
+def curriculum_label(name: str, options: Mapping[str, Any]) -> str:
+    """The run directory's curriculum part: the teacher's reward is part of its name."""
+    return f"gradient-{options.get('reward', 'mean_norm')}" if name == "gradient" else name
 
 
 def run_dir_for(runs: str | Path, domain: str, curriculum: str, seed: int) -> Path:
@@ -91,7 +123,8 @@ def run_dir_for(runs: str | Path, domain: str, curriculum: str, seed: int) -> Pa
 class ExperimentCallbacks(CurriculumFeeder):
     """The feeder, plus the run's records and a progress bar."""
 
-    def __init__(self, curriculum, run_dir: Path, total_steps: int, progress: bool):
+    def __init__(self, curriculum, run_dir: Path, total_steps: int, progress: bool, gradients: str | None = None,
+                 clear_buffer: bool = False):
         self.run_dir = run_dir
         self.episodes = JsonlWriter(run_dir / "episodes.jsonl", fsync=False)
         self.generations = JsonlWriter(run_dir / "generations.jsonl", fsync=False)
@@ -106,10 +139,18 @@ class ExperimentCallbacks(CurriculumFeeder):
             from tqdm import tqdm
 
             self.bar = tqdm(total=total_steps, unit="step", desc=f"{run_dir}", dynamic_ncols=True)
-        super().__init__(curriculum, on_finished=self._record)
+        self.teacher_updates = getattr(curriculum, "updates", 0)
+        super().__init__(curriculum, gradients=gradients, clear_buffer=clear_buffer, on_finished=self._record)
 
     def _record(self, episode: Episode) -> None:
         self.episodes.write(episode.to_record())
+        if episode.gradients is not None:
+            for key in ("mean_norm", "sum_norm"):
+                self.writer.add_scalar(f"curriculum/student_grad_{key}", episode.gradients[key], episode.step)
+        if getattr(self.curriculum, "updates", 0) != self.teacher_updates:
+            self.teacher_updates = self.curriculum.updates
+            self.writer.add_scalar("curriculum/teacher_loss", self.curriculum.last_loss, episode.step)
+            self.writer.add_scalar("curriculum/teacher_reward", self.curriculum.last_reward, episode.step)
         for generation in getattr(self.curriculum, "pop_log", list)():
             self.generations.write(generation)
             self.written_generations += 1
@@ -177,25 +218,30 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
 
     Args:
         domain: a name in :data:`DOMAINS`.
-        curriculum: a name in :data:`sebn.curricula.CURRICULA`.
+        curriculum: one of the domain's curricula (:attr:`Domain.curricula`).
         seed: seeds the agent, the envs and the curriculum.
         steps: env steps (the domain's default when ``None``).
         runs: the root of run directories.
-        curriculum_options: passed to the curriculum (e.g. ``generation_size``).
+        curriculum_options: passed to the curriculum (e.g. ``generation_size``; for the
+            teacher ``reward``, ``teacher_updates``, ``batch_size``, and ``gradients`` and
+            ``clear_buffer``, which go to the feeder).
         agent_options: the agent's ``Args`` fields to override.
         checkpoint_every: env steps between checkpoints (default: a tenth of the run).
         progress: show a progress bar.
     """
-    if curriculum not in CURRICULA:
-        raise ExperimentError(f"unknown curriculum '{curriculum}'; choose one of {', '.join(CURRICULA)}")
     spec = load_domain(domain)
+    if curriculum not in spec.curricula:
+        raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
     steps = steps or spec.default_steps
+    options = dict(curriculum_options or {})
+    feeding = {"gradients": options.pop("gradients", "actor") if curriculum == "gradient" else None,
+               "clear_buffer": bool(options.pop("clear_buffer", False))}
     agent = importlib.import_module(f"agents.{spec.agent}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
     unknown = sorted(set(agent_options or {}) - fields)
     if unknown:
         raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
-    run_dir = run_dir_for(runs, domain, curriculum, seed)
+    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, options), seed)
     what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
             "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
     config_path = run_dir / "config.json"
@@ -209,10 +255,8 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
     config = config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}
     _write_json(config_path, config)
 
-    net = SEBN(load_spec(spec.spec))
-    chosen = make_curriculum(curriculum, net, [spec.evaluation], TaskSpace(net, tasks=spec.tasks), seed=seed,
-                             **dict(curriculum_options or {}))
-    callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress)
+    chosen = build_curriculum(spec, curriculum, seed, options)
+    callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress, **feeding)
     arguments = {**spec.agent_args, **dict(agent_options or {}), "seed": seed, "total_timesteps": steps,
                  "run_dir": str(run_dir), "resume": (run_dir / "checkpoints" / "latest.pt").exists(),
                  "checkpoint_every": checkpoint_every or max(steps // 10, 1)}

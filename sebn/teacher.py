@@ -157,6 +157,7 @@ class GradientNormTeacher(BaseCurriculum):
         self.batch: list[dict[str, Any]] = []
         self.updates = 0
         self.last_loss: float | None = None
+        self.last_reward: float | None = None
 
     @staticmethod
     def _width(part: spaces.Space) -> int:
@@ -255,6 +256,7 @@ class GradientNormTeacher(BaseCurriculum):
             loss.backward()
             self.optimizer.step()
         self.last_loss = float(loss.detach())
+        self.last_reward = float(rewards.mean())
         self.updates += 1
         self.batch = []
 

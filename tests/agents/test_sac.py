@@ -113,3 +113,11 @@ def test_gradient_paper_preset():
 def test_refuses_discrete_actions(tmp_path):
     with pytest.raises(ValueError, match="continuous"):
         train(small_args(tmp_path), make_env=lambda i: gym.make("CartPole-v1"))
+
+
+def test_targets_come_from_the_target_critics(tmp_path):
+    """The original gradient-norm code never used its target critics. Here the Polyak rate
+    changes only the target critics, so if they were unused every run would be the same."""
+    slow = train(small_args(tmp_path / "slow", tau=0.005))
+    fast = train(small_args(tmp_path / "fast", tau=0.5))
+    assert not torch.equal(parameters(slow["critics"]), parameters(fast["critics"]))

@@ -110,3 +110,35 @@ def test_plot_of_runs(tmp_path, capsys):
     assert out.stat().st_size > 0
     assert main(["plot", str(tmp_path / "nothing"), "-o", str(out)]) == 2
     assert "no run directories" in capsys.readouterr().err
+
+
+TINY_SAC = {"preset": "none", "hidden_sizes": [16], "batch_size": 32, "learning_starts": 200, "eval_every": 400,
+            "eval_episodes": 1}
+
+
+@pytest.mark.parametrize("curriculum", ["gradient", "uniform", "target"])
+def test_pointmaze_runs_with_the_space_curricula(tmp_path, curriculum):
+    options = {"reward": "sum_norm", "batch_size": 2, "clear_buffer": True} if curriculum == "gradient" else {}
+    run_dir = run("pointmaze", curriculum, seed=1, steps=800, runs=tmp_path, curriculum_options=options,
+                  agent_options=TINY_SAC, progress=False)
+    label = "gradient-sum_norm" if curriculum == "gradient" else curriculum
+    assert run_dir == tmp_path / "pointmaze" / label / "seed1"
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and all(set(e["targets"]) == {"goalreached"} for e in episodes)
+    state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["callbacks"]["curriculum"]
+    if curriculum == "gradient":
+        assert all(e["gradients"]["updates"] >= 0 for e in episodes)
+        assert any(e["gradients"]["sum_norm"] > 0 for e in episodes)
+        assert state["updates"] >= 1
+    elif curriculum == "target":
+        assert all(e["task"] == {} for e in episodes)
+    else:
+        assert all(0 <= x <= 1 for e in episodes for x in e["task"]["start"] + e["task"]["goal"])
+    assert json.loads((run_dir / "final.json").read_text())["default"]["eval/episodic_length"] > 0
+
+
+def test_curricula_are_checked_against_the_domain(tmp_path):
+    with pytest.raises(ExperimentError, match="domain pointmaze takes the curricula gradient, uniform, target, not 'sebn'"):
+        run("pointmaze", "sebn", steps=100, runs=tmp_path, progress=False)
+    with pytest.raises(ExperimentError, match="domain doorkey takes the curricula sebn, anti, uniform, target, alp-gmm"):
+        run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)

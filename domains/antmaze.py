@@ -1,0 +1,51 @@
+"""AntMaze (gymnasium-robotics) with its start and goal cells set by a task; the same
+task format and guarantees as :mod:`domains.pointmaze` (every teacher output maps to a free
+cell, exact placement, success as the target ``goalreached``).
+
+Example:
+    >>> env = make_env(0)
+    >>> env.reset(seed=0, options={"task": {"start": [1, 1], "goal": [3, 3]}})[1]["cells"]
+    {'start': [1, 1], 'goal': [3, 3]}
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from domains.pointmaze import MazeTaskEnv
+
+ENV_ID = "AntMaze_UMaze-v5"
+
+
+def make_env(index: int) -> gym.Env:
+    """Training env ``index`` (exact placement); ``-1``: the evaluation env, the env's own
+    start distribution with its position noise."""
+    return MazeTaskEnv(ENV_ID, position_noise=0.25 if index < 0 else 0.0)
+
+
+def domain(name: str = "antmaze"):
+    """AntMaze UMaze for :mod:`sebn.experiment`, with the gradient paper's SAC student."""
+    from sebn.experiment import Domain
+
+    return Domain(
+        name=name,
+        make_env=make_env,
+        final_envs={"default": lambda: make_env(-1)},
+        agent="sac",
+        agent_args={"preset": "gradient-paper", "learning_starts": 5000, "eval_every": 10_000, "eval_episodes": 10},
+        default_steps=300_000,
+        task_space=MazeTaskEnv(ENV_ID).task_space,
+    )
+
+
+def main() -> None:
+    """``python -m domains.antmaze --curriculum gradient --seed 0``: one run."""
+    import sys
+
+    from sebn.cli import main as sebn_main
+
+    raise SystemExit(sebn_main(["run", "antmaze", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""PointMaze (gymnasium-robotics) with its start and goal set by a task: the gradient-norm
+teacher's first domain.
+
+A task is ``{"start": ..., "goal": ...}``; each part is either
+
+* two floats in ``[0, 1]`` (a point of the unit square over the maze's grid, what a
+  teacher's ``Box`` gives), or
+* one integer, an index into the maze's free cells (what a ``Discrete`` gives), or
+* two integers, a ``(row, col)`` cell.
+
+Every part is mapped to a free cell: the nearest free cell to the point (values outside
+the square are clipped first), the index modulo the number of free cells, the nearest free
+cell to a wall cell. So no teacher output can make a reset fail; ``info["cells"]`` says
+where the agent and the goal were placed, and ``info["task"]`` echoes the task as given.
+Placement is exact (no position noise) unless ``position_noise`` is set. Episodes end on
+reaching the goal (terminated) or at the time limit (truncated); the last ``info`` has
+``targets = {"goalreached": 0 or 1}`` and ``is_success``. Without a task the env draws its
+own start and goal, as gymnasium-robotics does (the ``target`` baseline).
+
+Example:
+    >>> env = MazeTaskEnv("PointMaze_UMaze-v3")
+    >>> obs, info = env.reset(seed=0, options={"task": {"start": [0.0, 0.0], "goal": [1, 3]}})
+    >>> info["cells"]
+    {'start': [1, 1], 'goal': [1, 3]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+try:
+    import gymnasium_robotics
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise ImportError('the maze domains need gymnasium-robotics: pip install -e ".[robotics]"') from None
+
+gym.register_envs(gymnasium_robotics)
+
+MAZES = {"umaze": "PointMaze_UMaze-v3", "medium": "PointMaze_Medium-v3"}
+
+
+class MazeTaskEnv(gym.Env):
+    """A maze env of gymnasium-robotics whose resets take a start/goal task, with the
+    observation dict flattened (achieved goal, desired goal, observation).
+
+    Args:
+        env_id: a ``PointMaze_*`` or ``AntMaze_*`` id.
+        position_noise: uniform noise (in cells) added to the placements; 0: exact.
+        max_episode_steps: the time limit (the env's own by default).
+
+    Attributes:
+        maze_env: the gymnasium-robotics env inside (its simulator state, goal, maze).
+    """
+
+    def __init__(self, env_id: str = MAZES["umaze"], position_noise: float = 0.0, max_episode_steps: int | None = None):
+        inner = gym.make(env_id, continuing_task=False, **({"max_episode_steps": max_episode_steps} if max_episode_steps else {}))
+        inner.unwrapped.position_noise_range = position_noise
+        self.env = gym.wrappers.FlattenObservation(inner)
+        self.maze_env = inner.unwrapped
+        self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
+        maze = self.maze_env.maze
+        self.free = np.array([(r, c) for r in range(maze.map_length) for c in range(maze.map_width)
+                              if maze.maze_map[r][c] != 1])
+        self.shape = (maze.map_length, maze.map_width)
+        self.task_space = gym.spaces.Dict({"start": gym.spaces.Box(0.0, 1.0, (2,)), "goal": gym.spaces.Box(0.0, 1.0, (2,))})
+
+    def cell(self, part: Any) -> list[int]:
+        """The free cell a task part stands for (see the module docstring); never raises
+        for a number or a pair of numbers."""
+        value = np.asarray(part)
+        if value.ndim == 0:
+            return self.free[int(value) % len(self.free)].tolist()
+        if value.shape != (2,):
+            raise ValueError(f"a start or goal is a number or a pair of numbers, got {part!r}")
+        if np.issubdtype(value.dtype, np.integer):
+            point = value.astype(float)
+        else:
+            point = np.clip(np.nan_to_num(value.astype(float), nan=0.5), 0.0, 1.0) * (np.array(self.shape) - 1)
+        return self.free[np.argmin(np.sum((self.free - point) ** 2, axis=1))].tolist()
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        super().reset(seed=seed)
+        # The maze draws default starts, goals and noise from this env's RNG, so seeding,
+        # checkpointing and restoring this env's RNG covers it too.
+        self.maze_env.np_random = self.np_random
+        task = dict(options["task"]) if options and options.get("task") else None
+        if task is None:  # no task, or an empty one: the env's own start and goal
+            obs, info = self.env.reset()
+            maze = self.maze_env.maze
+            cells = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
+                     "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist()}
+            return obs, {**info, "task": {}, "cells": cells}
+        missing = {"start", "goal"} - set(task)
+        if missing:
+            raise ValueError(f"a maze task needs start and goal, got {task}")
+        cells = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
+        obs, info = self.env.reset(options={"reset_cell": np.array(cells["start"]), "goal_cell": np.array(cells["goal"])})
+        return obs, {**info, "task": task, "cells": cells}
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if terminated or truncated:
+            success = bool(info.get("success", False))
+            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success}
+        return obs, reward, terminated, truncated, info
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def domain(name: str = "pointmaze"):
+    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for :mod:`sebn.experiment`:
+    the gradient paper's SAC student; evaluation on the env's own start distribution (with
+    its position noise)."""
+    from sebn.experiment import Domain
+
+    env_id = MAZES["medium" if name.endswith("medium") else "umaze"]
+
+    def make_env(index: int) -> gym.Env:
+        return MazeTaskEnv(env_id, position_noise=0.25 if index < 0 else 0.0)
+
+    return Domain(
+        name=name,
+        make_env=make_env,
+        final_envs={"default": lambda: make_env(-1)},
+        agent="sac",
+        agent_args={"preset": "gradient-paper", "learning_starts": 1000, "eval_every": 5000, "eval_episodes": 10},
+        default_steps=100_000,
+        task_space=MazeTaskEnv(env_id).task_space,
+    )
+
+
+def main() -> None:
+    """``python -m domains.pointmaze --curriculum gradient --reward mean_norm --seed 0``: one run."""
+    import sys
+
+    from sebn.cli import main as sebn_main
+
+    raise SystemExit(sebn_main(["run", "pointmaze", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

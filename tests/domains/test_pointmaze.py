@@ -1,0 +1,87 @@
+"""PointMaze with tasks: exact placement read back from MuJoCo, every teacher output
+mapped to a valid task, success reported as a target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domains.pointmaze import MAZES, MazeTaskEnv
+
+
+@pytest.fixture(scope="module")
+def umaze():
+    return MazeTaskEnv(MAZES["umaze"])
+
+
+@pytest.mark.parametrize("maze", ["umaze", "medium"])
+def test_every_free_cell_is_placed_exactly(maze):
+    env = MazeTaskEnv(MAZES[maze])
+    inner = env.maze_env
+    for start in env.free.tolist():
+        goal = env.free[(env.free.tolist().index(start) + 1) % len(env.free)].tolist()
+        _, info = env.reset(seed=0, options={"task": {"start": start, "goal": goal}})
+        assert info["cells"] == {"start": start, "goal": goal}
+        np.testing.assert_allclose(inner.point_env.data.qpos[:2], inner.maze.cell_rowcol_to_xy(np.array(start)))
+        np.testing.assert_allclose(inner.point_env.data.qvel[:2], 0.0)
+        np.testing.assert_allclose(inner.goal, inner.maze.cell_rowcol_to_xy(np.array(goal)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(part=st.one_of(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=2, max_size=2),
+    st.integers(-10**6, 10**6),
+    st.lists(st.integers(-50, 50), min_size=2, max_size=2),
+))
+def test_any_teacher_output_maps_to_a_free_cell(umaze, part):
+    cell = umaze.cell(part)
+    assert cell in umaze.free.tolist()
+
+
+def test_unit_square_and_index_forms(umaze):
+    assert umaze.cell([0.0, 0.0]) == [1, 1]      # the top-left corner is a wall: nearest free cell
+    assert umaze.cell([1.0, 1.0]) == [3, 3]
+    assert umaze.cell([0.5, 0.0]) in ([1, 1], [3, 1])  # the middle row is wall there: a nearest free cell
+    assert umaze.cell(0) == umaze.free[0].tolist() and umaze.cell(len(umaze.free)) == umaze.free[0].tolist()
+    assert umaze.cell([2, 1]) in ([1, 1], [3, 1])    # a wall cell given directly
+
+
+def test_success_ends_the_episode_and_is_reported(umaze):
+    umaze.reset(seed=0, options={"task": {"start": [1, 1], "goal": [1, 2]}})
+    for _ in range(300):
+        _, reward, terminated, truncated, info = umaze.step(np.array([1.0, 0.0], dtype=np.float32))  # push towards +x
+        if terminated or truncated:
+            break
+    assert terminated and not truncated
+    assert info["targets"] == {"goalreached": 1} and info["is_success"] is True
+
+
+def test_time_limit_is_a_truncation():
+    env = MazeTaskEnv(MAZES["umaze"], max_episode_steps=20)
+    env.reset(seed=0, options={"task": {"start": [1, 1], "goal": [3, 1]}})
+    for step in range(20):
+        _, _, terminated, truncated, info = env.step(np.zeros(2, dtype=np.float32))
+    assert truncated and not terminated and info["targets"] == {"goalreached": 0}
+
+
+def test_without_a_task_the_env_draws_its_own(umaze):
+    _, info = umaze.reset(seed=3)
+    assert info["task"] == {} and info["cells"]["start"] in umaze.free.tolist()
+
+
+@pytest.mark.filterwarnings("ignore:.*infinity")
+def test_passes_the_env_checker():
+    check_env(MazeTaskEnv(MAZES["umaze"]), skip_render_check=True)
+
+
+def test_default_draws_follow_this_env_rng():
+    a, b = MazeTaskEnv(MAZES["medium"]), MazeTaskEnv(MAZES["medium"])
+    a.reset(seed=5)
+    b.reset(seed=5)
+    b.np_random = np.random.default_rng(99)  # a checkpoint restore sets the RNG: the maze must follow it
+    a.np_random = np.random.default_rng(99)
+    assert a.reset()[1]["cells"] == b.reset()[1]["cells"]
+    assert [a.reset()[1]["cells"] for _ in range(5)] == [b.reset()[1]["cells"] for _ in range(5)]
