@@ -47,7 +47,7 @@ from sebn.teacher import GradientNormTeacher
 
 # Domain name -> the module that describes it (``module.domain(name)``).
 DOMAINS = {"doorkey": "domains.doorkey", "pointmaze": "domains.pointmaze", "pointmaze_medium": "domains.pointmaze",
-           "antmaze": "domains.antmaze"}
+           "antmaze": "domains.antmaze", "adroit_relocate": "domains.adroit_relocate"}
 # Curricula for domains without a requirement spec: the gradient-norm teacher, uniform
 # over the task space, and the env's own start distribution.
 SPACE_CURRICULA = ("gradient", "uniform", "target")

@@ -142,3 +142,11 @@ def test_curricula_are_checked_against_the_domain(tmp_path):
         run("pointmaze", "sebn", steps=100, runs=tmp_path, progress=False)
     with pytest.raises(ExperimentError, match="domain doorkey takes the curricula sebn, anti, uniform, target, alp-gmm"):
         run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)
+
+
+@pytest.mark.parametrize("domain,steps", [("antmaze", 1000), ("adroit_relocate", 450)])  # episodes: up to 700 and 200 steps
+def test_other_teacher_domains_run(tmp_path, domain, steps):
+    run_dir = run(domain, "gradient", seed=0, steps=steps, runs=tmp_path, curriculum_options={"batch_size": 2},
+                  agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": steps}, progress=False)
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
