@@ -477,14 +477,15 @@ class ALPGMMCurriculum(BaseCurriculum):
     learning progress of a finished episode is ``|c - c_old|``, ``c`` its competence (the
     trained target's outcome, or the return when that is not observed) and ``c_old`` that
     of the nearest earlier task (the latest of equally near ones: on a discrete grid, the
-    last time this very task was played). Every ``fit_rate`` episodes, mixtures with 2..``max_k``
-    full-covariance components are fit on the last ``fit_rate`` (task, ALP) points and the
-    one with the lowest AIC kept. The mixtures are scikit-learn's, as in the original
-    implementation: pomegranate 1.1's full-covariance mixture crashes on the many
+    last time this very task was played). Every ``fit_rate`` episodes, mixtures with
+    2..``max_k`` full-covariance components are fit on the last ``fit_rate`` (task, ALP)
+    points and the one with the lowest AIC kept. The mixtures are scikit-learn's, as in the
+    original implementation: pomegranate 1.1's full-covariance mixture crashes on the many
     coinciding points of a discrete task grid (its k-means start leaves components empty,
-    then Cholesky fails), where scikit-learn's covariance regularisation copes. A task is then drawn uniformly with
-    probability ``random_ratio`` (always before the first fit), otherwise from a component
-    picked in proportion to its mean ALP.
+    then Cholesky fails), where scikit-learn's covariance regularisation copes. A task is
+    then drawn uniformly with probability ``random_ratio`` (always before the first fit),
+    otherwise from a component picked in proportion to its mean ALP, and snapped to the
+    nearest task of the space (of the listed tasks, when the space is a list).
 
     Args:
         space: the task space.
@@ -518,6 +519,11 @@ class ALPGMMCurriculum(BaseCurriculum):
         return [_unit(v, axis) for v, axis in zip(values, self.axes)]
 
     def _task(self, point: np.ndarray) -> Task:
+        if self.space.explicit:  # only the listed tasks are valid: the nearest of them
+            settings, target_index = self.space.all()
+            tasks = self.space.tasks(settings, target_index)
+            candidates = np.array([self._point(t) for t in tasks])
+            return tasks[int(np.argmin(np.sum((candidates - point) ** 2, axis=1)))]
         values = [axis[np.abs(axis - (axis[0] + x * (axis[-1] - axis[0]))).argmin()] for x, axis in zip(point, self.axes)]
         task: Task = {v: int(x) for v, x in zip(self.space.net.env, values)}
         if self.space.multi_target:

@@ -237,3 +237,17 @@ def test_alp_gmm_picks_components_in_proportion_to_their_progress():
     drawn = np.array([t["a"] for t in curriculum.sample(4000)])
     assert set(drawn) == {0, 4}
     assert np.mean(drawn == 4) == pytest.approx(0.75, abs=0.03)  # 0.3 / (0.1 + 0.3)
+
+
+def test_alp_gmm_only_samples_listed_tasks():
+    from domains.doorkey import valid_tasks
+
+    net = SEBN(load_spec("specs/doorkey.sebn"))
+    listed = valid_tasks()
+    curriculum = ALPGMMCurriculum(TaskSpace(net, tasks=listed), fit_rate=50, random_ratio=0.0, seed=0)
+    student = SimulatedStudent(net, seed=0)
+    for _ in range(3):
+        first = curriculum.issued
+        curriculum.observe([Episode(**{**vars(student.play(t)), "ticket": first + i}) for i, t in enumerate(curriculum.sample(50))])
+    assert curriculum.mixture is not None
+    assert all(task in listed for task in curriculum.sample(500))
