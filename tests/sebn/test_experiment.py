@@ -150,3 +150,9 @@ def test_other_teacher_domains_run(tmp_path, domain, steps):
                   agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": steps}, progress=False)
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
+
+
+@pytest.mark.parametrize("module", ["domains.doorkey", "domains.pointmaze", "domains.antmaze", "domains.adroit_relocate"])
+def test_domain_modules_run_as_scripts(module):
+    done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--curriculum" in done.stdout
