@@ -11,7 +11,8 @@ clipped to the joint limits. All of it goes through ``reset(options={"initial_st
 gradient-norm code passed others, which the env silently ignored). ``info["state"]``
 reports what was applied and the ball-to-target distance (the paper's Figure 7). Success
 is the env's own (the ball within 0.1 of the target); the last ``info`` of an episode has
-``targets = {"goalreached": 0 or 1}`` and ``is_success``.
+``targets = {"goalreached": 0 or 1}``, ``is_success`` and ``applied`` (the reset's state,
+recorded with the episode for the curriculum pictures).
 
 Example:
     >>> env = RelocateTaskEnv()
@@ -90,15 +91,15 @@ class RelocateTaskEnv(gym.Env):
                 raise ValueError(f"a relocate task needs object and target, got {task}")
             obs, info = self.env.reset(options={"initial_state_dict": self.initial_state(task)})
         state = self.relocate_env.get_env_state()
-        applied = {"obj_pos": state["obj_pos"].tolist(), "target_pos": state["target_pos"].tolist(),
-                   "distance": float(np.linalg.norm(state["obj_pos"] - state["target_pos"]))}
-        return obs, {**info, "task": task or {}, "state": applied}
+        self.applied = {"obj_pos": state["obj_pos"].tolist(), "target_pos": state["target_pos"].tolist(),
+                        "distance": float(np.linalg.norm(state["obj_pos"] - state["target_pos"]))}
+        return obs, {**info, "task": task or {}, "state": self.applied}
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if terminated or truncated:
             success = bool(info.get("success", False))
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success}
+            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success, "applied": self.applied}
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:

@@ -14,7 +14,8 @@ cell to a wall cell. So no teacher output can make a reset fail; ``info["cells"]
 where the agent and the goal were placed, and ``info["task"]`` echoes the task as given.
 Placement is exact (no position noise) unless ``position_noise`` is set. Episodes end on
 reaching the goal (terminated) or at the time limit (truncated); the last ``info`` has
-``targets = {"goalreached": 0 or 1}`` and ``is_success``. Without a task the env draws its
+``targets = {"goalreached": 0 or 1}``, ``is_success`` and ``applied`` (the cells used,
+recorded with the episode for the curriculum pictures). Without a task the env draws its
 own start and goal, as gymnasium-robotics does (the ``target`` baseline).
 
 Example:
@@ -90,21 +91,21 @@ class MazeTaskEnv(gym.Env):
         if task is None:  # no task, or an empty one: the env's own start and goal
             obs, info = self.env.reset()
             maze = self.maze_env.maze
-            cells = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
-                     "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist()}
-            return obs, {**info, "task": {}, "cells": cells}
+            self.cells = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
+                          "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist()}
+            return obs, {**info, "task": {}, "cells": self.cells}
         missing = {"start", "goal"} - set(task)
         if missing:
             raise ValueError(f"a maze task needs start and goal, got {task}")
-        cells = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
-        obs, info = self.env.reset(options={"reset_cell": np.array(cells["start"]), "goal_cell": np.array(cells["goal"])})
-        return obs, {**info, "task": task, "cells": cells}
+        self.cells = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
+        obs, info = self.env.reset(options={"reset_cell": np.array(self.cells["start"]), "goal_cell": np.array(self.cells["goal"])})
+        return obs, {**info, "task": task, "cells": self.cells}
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
         if terminated or truncated:
             success = bool(info.get("success", False))
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success}
+            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success, "applied": self.cells}
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:

@@ -59,6 +59,8 @@ class Episode:
         ticket: the index of the task among those the curriculum handed out.
         gradients: reward metrics of the student's gradients during the episode
             (``mean_norm``, ``sum_norm``, ``updates``), when the agent reports them.
+        applied: what the env actually set up for the task, when it reports it
+            (``final_info["applied"]``: a maze's cells, Adroit's ball and target).
     """
 
     task: Mapping[str, Any]
@@ -68,6 +70,7 @@ class Episode:
     step: int
     ticket: int | None = None
     gradients: Mapping[str, float] | None = None
+    applied: Mapping[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
         """The ``episodes.jsonl`` record (DESIGN.md section 8)."""
@@ -77,12 +80,14 @@ class Episode:
             record["ticket"] = self.ticket
         if self.gradients is not None:
             record["gradients"] = dict(self.gradients)
+        if self.applied is not None:
+            record["applied"] = dict(self.applied)
         return record
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Episode:
         return cls(record["task"], record.get("targets", {}), record["return"], record["length"], record["step"],
-                   record.get("ticket"), record.get("gradients"))
+                   record.get("ticket"), record.get("gradients"), record.get("applied"))
 
 
 @runtime_checkable

@@ -99,8 +99,9 @@ class CurriculumFeeder:
             )
         final = info.get("final_info", {})
         targets = {k: int(v) for k, v in dict(final.get("targets", {})).items()}
+        applied = final.get("applied")
         running.episode = Episode(dict(running.task), targets, float(info["return"]), int(info["length"]),
-                                  int(info["global_step"]), ticket=running.ticket)
+                                  int(info["global_step"]), ticket=running.ticket, applied=_plain(applied))
         self.closing.append(running)
 
     def on_update(self, modules: Mapping[str, Any]) -> None:
@@ -151,3 +152,12 @@ def _same_task(echoed: Any, task: Mapping[str, Any]) -> bool:
         return False
     return all(np.allclose(np.asarray(echoed[k], dtype=float), np.asarray(task[k], dtype=float))
                if not isinstance(task[k], str) else echoed[k] == task[k] for k in task)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values out of a vector env's info as plain JSON-able Python."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value

@@ -158,7 +158,10 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.
     pictured = sorted(runs, key=lambda r: curricula[r] != "sebn")
     generations, pictured_run = next(((g, r) for g, r in ((_generations(r), r) for r in pictured) if g), (None, None))
-    panels = 3 if generations else 1
+    # Domains without a spec: what the envs set up (a maze's cells, Adroit's distance).
+    applied = {r: _applied(r) for r in runs} if not generations else {}
+    taught = next((r for r in sorted(runs, key=lambda r: not curricula[r].startswith("gradient")) if applied.get(r)), None)
+    panels = 3 if generations or taught else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
     ax = axes[0, 0]
     for label, seeds in sorted(groups.items()):
@@ -172,6 +175,8 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
     ax.legend(fontsize=7)
     if generations:
         _plot_generations(axes[0, 1], axes[0, 2], generations, f"{curricula[pictured_run]} {pictured_run.name}")
+    elif taught:
+        _plot_applied(axes[0, 1], axes[0, 2], applied, curricula, taught)
     fig.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)
@@ -201,3 +206,39 @@ def _plot_generations(ax_tasks, ax_theta, generations: list[dict], label: str) -
         ax_theta.plot(range(1, len(generations) + 1), levels @ np.arange(levels.shape[1]), label=name)
     ax_theta.set(xlabel="generation", ylabel="expected level", title=f"estimated competencies ({label})")
     ax_theta.legend(fontsize=7)
+
+
+def _applied(run_dir: Path) -> list[tuple[int, dict]]:
+    path = run_dir / "episodes.jsonl"
+    if not path.exists():
+        return []
+    from sebn.records import read_jsonl
+
+    return [(e["step"], e["applied"]) for e in read_jsonl(path) if "applied" in e]
+
+
+def _plot_applied(ax_a, ax_b, applied: dict[Path, list[tuple[int, dict]]], curricula: dict[Path, str], taught: Path) -> None:
+    """Start/goal cell heat maps (mazes) or the ball-to-target distance over training
+    (Adroit, the gradient paper's Figure 7) of what the curricula chose."""
+    sample = applied[taught][0][1]
+    if "distance" in sample:
+        by_curriculum: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for run_dir, records in applied.items():
+            by_curriculum[curricula[run_dir]] += [(step, a["distance"]) for step, a in records]
+        for name, points in sorted(by_curriculum.items()):
+            steps, distances = np.array(points).T
+            order = np.argsort(steps)
+            ax_a.plot(steps[order], ema(distances[order], 0.99), label=name)
+        ax_a.set(xlabel="env steps", ylabel="ball-to-target distance (EMA 0.99)", title="the curriculum: task difficulty")
+        ax_a.legend(fontsize=7)
+        ax_b.axis("off")
+        return
+    records = [a for _, a in applied[taught]]
+    size = np.max([[*a["start"], *a["goal"]] for a in records]) + 2
+    for ax, key in ((ax_a, "start"), (ax_b, "goal")):
+        counts = np.zeros((size, size))
+        for a in records:
+            counts[a[key][0], a[key][1]] += 1
+        image = ax.imshow(counts, cmap="magma")
+        ax.set(title=f"{key} cells chosen ({curricula[taught]} {taught.name})", xlabel="column", ylabel="row")
+        plt.colorbar(image, ax=ax, fraction=0.04)

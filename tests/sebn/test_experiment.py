@@ -156,3 +156,12 @@ def test_other_teacher_domains_run(tmp_path, domain, steps):
 def test_domain_modules_run_as_scripts(module):
     done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--curriculum" in done.stdout
+
+
+def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path):
+    run_dir = run("adroit_relocate", "gradient", seed=0, steps=450, runs=tmp_path, curriculum_options={"batch_size": 2},
+                  agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": 450}, progress=False)
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert all(e["applied"]["distance"] > 0 for e in episodes)
+    out = tmp_path / "teacher.png"
+    assert main(["plot", str(tmp_path), "-o", str(out)]) == 0 and out.stat().st_size > 0
