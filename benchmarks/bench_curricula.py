@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.bench_inference import theta_for  # noqa: E402
-from benchmarks.markdown import ROOT, write_section  # noqa: E402
+from benchmarks.markdown import ROOT, spread, write_section  # noqa: E402
 from sebn.curricula import CURRICULA, make_curriculum  # noqa: E402
 from sebn.network import SEBN  # noqa: E402
 from sebn.search import predictions, sample_search  # noqa: E402
@@ -65,8 +65,7 @@ def student_table(results: list[dict], spec: str) -> list[str]:
         early = np.median([r["success"][np.searchsorted(r["episodes"], quarter)] for r in runs])
         median = np.median(reach)
         ratio = "" if name == "sebn" else (f"{median / sebn:.2f}x" if np.isfinite(median) else "never (median)")
-        shown = f"{median:,.0f} [{reach.min():,.0f}, {reach.max():,.0f}]".replace("inf", "never")
-        rows.append(f"| {name} | {shown} | {ratio} | {np.isfinite(reach).sum()}/{len(runs)} | {early:.2f} | "
+        rows.append(f"| {name} | {spread(reach, 0)} | {ratio} | {np.isfinite(reach).sum()}/{len(runs)} | {early:.2f} | "
                     f"{np.median([r['final'] for r in runs]):.2f} | {np.median([r['seconds'] for r in runs]):.1f} |")
     return rows
 

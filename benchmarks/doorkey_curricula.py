@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.markdown import ROOT, write_section
+from benchmarks.markdown import ROOT, spread, write_section
 from sebn.curricula import CURRICULA
 from sebn.experiment import run
 from sebn.plots import plot_runs
@@ -61,12 +61,9 @@ def table(results: dict[str, list[dict]], steps: int) -> list[str]:
         reach_cells = []
         for t in THRESHOLDS:
             reach = np.array([r["to"][t] for r in runs])
-            shown = f"{np.median(reach):,.0f} [{reach.min():,.0f}, {reach.max():,.0f}]".replace("inf", "never")
-            reach_cells.append(f"{shown} ({np.isfinite(reach).sum()}/{len(runs)})")
-        final, transfer = np.array([r["final"] for r in runs]), np.array([r["transfer"] for r in runs])
-        rows.append(f"| {name} | {' | '.join(reach_cells)} | {np.median(final):.2f} "
-                    f"[{final.min():.2f}, {final.max():.2f}] | {np.median(transfer):.2f} [{transfer.min():.2f}, {transfer.max():.2f}] | "
-                    f"{np.median([r['seconds'] for r in runs]) / 60:.1f} |")
+            reach_cells.append(f"{spread(reach, 0)} ({np.isfinite(reach).sum()}/{len(runs)})")
+        rows.append(f"| {name} | {' | '.join(reach_cells)} | {spread([r['final'] for r in runs])} | "
+                    f"{spread([r['transfer'] for r in runs])} | {np.median([r['seconds'] for r in runs]) / 60:.1f} |")
     return rows
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.markdown import ROOT, write_section
+from benchmarks.markdown import ROOT, spread, write_section
 from sebn.experiment import curriculum_label, run
 from sebn.plots import plot_runs
 
@@ -51,8 +51,7 @@ def table(results: dict[str, list[dict]]) -> list[str]:
     rows = ["| curriculum | final eval success (median [min, max]) | mean eval success over training (median) | "
             "final eval return (median) | minutes per run |", "|---|---|---|---|---|"]
     for label, runs in results.items():
-        final = np.array([r["final_success"] for r in runs])
-        rows.append(f"| {label} | {np.median(final):.2f} [{final.min():.2f}, {final.max():.2f}] | "
+        rows.append(f"| {label} | {spread([r['final_success'] for r in runs])} | "
                     f"{np.median([r['mean_success'] for r in runs]):.2f} | {np.median([r['final_return'] for r in runs]):.1f} | "
                     f"{np.median([r['seconds'] for r in runs]) / 60:.1f} |")
     return rows

@@ -24,3 +24,12 @@ def write_section(name: str, lines: list[str], path: Path = ROOT / "BENCHMARKS.m
         text = text.rstrip() + "\n\n" + section + "\n"
     path.write_text(text)
     print(f"wrote {path}")
+
+
+def spread(values, digits: int = 2) -> str:
+    """``median [min, max]`` of a column of results (``never`` for infinities)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    text = f"{np.median(values):,.{digits}f} [{values.min():,.{digits}f}, {values.max():,.{digits}f}]"
+    return text.replace("inf", "never")

@@ -112,28 +112,13 @@ def make_env(index: int) -> gym.Env:
 
 
 def domain(name: str = "adroit_relocate"):
-    """AdroitHandRelocate for :mod:`sebn.experiment`, with the gradient paper's SAC student."""
-    from sebn.experiment import Domain
+    """AdroitHandRelocate for :mod:`sebn.experiment`."""
+    from sebn.experiment import teacher_domain
 
-    return Domain(
-        name=name,
-        make_env=make_env,
-        final_envs={"default": lambda: make_env(-1)},
-        agent="sac",
-        agent_args={"preset": "gradient-paper", "learning_starts": 5000, "eval_every": 10_000, "eval_episodes": 10},
-        default_steps=300_000,
-        task_space=RelocateTaskEnv().task_space,
-    )
-
-
-def main() -> None:
-    """``python -m domains.adroit_relocate --curriculum gradient --seed 0``: one run."""
-    import sys
-
-    from sebn.cli import main as sebn_main
-
-    raise SystemExit(sebn_main(["run", "adroit_relocate", *sys.argv[1:]]))
-
+    return teacher_domain(name, make_env, RelocateTaskEnv().task_space, learning_starts=5000, eval_every=10_000,
+                          default_steps=300_000)
 
 if __name__ == "__main__":
-    main()
+    from sebn.cli import run_domain
+
+    run_domain("adroit_relocate")

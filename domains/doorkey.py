@@ -359,12 +359,7 @@ def domain(name: str = "doorkey"):
     )
 
 
-def main() -> None:
-    """``python -m domains.doorkey --curriculum sebn --seed 0 --steps N``: one run."""
-    from sebn.cli import main as sebn_main
-
-    raise SystemExit(sebn_main(["run", "doorkey", *__import__("sys").argv[1:]]))
-
-
 if __name__ == "__main__":
-    main()
+    from sebn.cli import run_domain
+
+    run_domain("doorkey")

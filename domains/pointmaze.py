@@ -113,35 +113,18 @@ class MazeTaskEnv(gym.Env):
 
 
 def domain(name: str = "pointmaze"):
-    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for :mod:`sebn.experiment`:
-    the gradient paper's SAC student; evaluation on the env's own start distribution (with
-    its position noise)."""
-    from sebn.experiment import Domain
+    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for :mod:`sebn.experiment`."""
+    from sebn.experiment import teacher_domain
 
     env_id = MAZES["medium" if name.endswith("medium") else "umaze"]
 
     def make_env(index: int) -> gym.Env:
         return MazeTaskEnv(env_id, position_noise=0.25 if index < 0 else 0.0)
 
-    return Domain(
-        name=name,
-        make_env=make_env,
-        final_envs={"default": lambda: make_env(-1)},
-        agent="sac",
-        agent_args={"preset": "gradient-paper", "learning_starts": 1000, "eval_every": 5000, "eval_episodes": 10},
-        default_steps=100_000,
-        task_space=MazeTaskEnv(env_id).task_space,
-    )
-
-
-def main() -> None:
-    """``python -m domains.pointmaze --curriculum gradient --reward mean_norm --seed 0``: one run."""
-    import sys
-
-    from sebn.cli import main as sebn_main
-
-    raise SystemExit(sebn_main(["run", "pointmaze", *sys.argv[1:]]))
-
+    return teacher_domain(name, make_env, MazeTaskEnv(env_id).task_space, learning_starts=1000, eval_every=5000,
+                          default_steps=100_000)
 
 if __name__ == "__main__":
-    main()
+    from sebn.cli import run_domain
+
+    run_domain("pointmaze")

@@ -324,5 +324,10 @@ def _plot(args) -> int:
     return 0
 
 
+def run_domain(name: str) -> None:
+    """``python -m domains.<module> ARGS``: the same as ``sebn run <name> ARGS``."""
+    raise SystemExit(main(["run", name, *sys.argv[1:]]))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -91,6 +91,17 @@ class Domain:
         return CURRICULA if self.spec is not None else SPACE_CURRICULA
 
 
+def teacher_domain(name: str, make_env: Callable[[int], gym.Env], task_space: gym.Space, learning_starts: int,
+                   eval_every: int, default_steps: int) -> Domain:
+    """A domain without a spec, for the gradient-norm teacher: the paper's SAC student
+    (``--preset gradient-paper``), evaluated on ``make_env(-1)`` (the env's own start
+    distribution) during and after training."""
+    return Domain(name=name, make_env=make_env, final_envs={"default": lambda: make_env(-1)}, agent="sac",
+                  agent_args={"preset": "gradient-paper", "learning_starts": learning_starts, "eval_every": eval_every,
+                              "eval_episodes": 10},
+                  default_steps=default_steps, task_space=task_space)
+
+
 def load_domain(name: str) -> Domain:
     if name not in DOMAINS:
         raise ExperimentError(f"unknown domain '{name}'; choose one of {', '.join(DOMAINS)}")
