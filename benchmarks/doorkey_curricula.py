@@ -11,17 +11,15 @@ benchmark resumes where it stopped and completed runs are not redone.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import multiprocessing as mp
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.markdown import ROOT, spread, write_section
+from benchmarks.runs import evals, seconds, timed_run
 from sebn.curricula import CURRICULA
-from sebn.experiment import run
 from sebn.plots import plot_runs
 
 THRESHOLDS = (0.5, 0.9)
@@ -29,26 +27,18 @@ THRESHOLDS = (0.5, 0.9)
 
 def run_one(job: tuple[str, int, int, str, int]) -> str:
     curriculum, seed, steps, runs, eval_episodes = job
-    start = time.perf_counter()
-    run_dir = run("doorkey", curriculum, seed=seed, steps=steps, runs=runs, progress=False,
-                  agent_options={"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes})
-    seconds = time.perf_counter() - start
-    timing = run_dir / "bench_seconds.json"
-    if not timing.exists():  # a run skipped as complete keeps the time it took
-        timing.write_text(json.dumps({"seconds": seconds}))
-    return str(run_dir)
+    return str(timed_run(domain="doorkey", curriculum=curriculum, seed=seed, steps=steps, runs=runs,
+                         agent_options={"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes}))
 
 
 def summarise(run_dir: Path) -> dict:
-    with (run_dir / "evals.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    steps = np.array([int(r["step"]) for r in rows])
-    success = np.array([float(r["eval/success_rate"]) for r in rows])
+    columns = evals(run_dir)
+    steps, success = columns["step"], columns["eval/success_rate"]
     final = json.loads((run_dir / "final.json").read_text())
     reached = {t: np.flatnonzero(success >= t) for t in THRESHOLDS}
     return {"to": {t: float(steps[r[0]]) if len(r) else float("inf") for t, r in reached.items()},
             "final": final["hardest"]["eval/success_rate"], "transfer": final["transfer_32x32"]["eval/success_rate"],
-            "seconds": json.loads((run_dir / "bench_seconds.json").read_text())["seconds"]}
+            "seconds": seconds(run_dir)}
 
 
 def table(results: dict[str, list[dict]], steps: int) -> list[str]:

@@ -12,16 +12,14 @@ with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per ste
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import multiprocessing as mp
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.markdown import ROOT, spread, write_section
-from sebn.experiment import curriculum_label, run
+from benchmarks.runs import evals, seconds, timed_run
+from sebn.experiment import curriculum_label
 from sebn.plots import plot_runs
 
 CURRICULA = (("gradient", {"reward": "mean_norm"}), ("gradient", {"reward": "sum_norm"}), ("uniform", {}), ("target", {}))
@@ -29,22 +27,15 @@ CURRICULA = (("gradient", {"reward": "mean_norm"}), ("gradient", {"reward": "sum
 
 def run_one(job: tuple[str, str, dict, int, int, str]) -> str:
     domain, curriculum, options, seed, steps, runs = job
-    start = time.perf_counter()
-    run_dir = run(domain, curriculum, seed=seed, steps=steps, runs=runs, curriculum_options=options, progress=False,
-                  agent_options={"eval_every": max(steps // 10, 1)})
-    timing = run_dir / "bench_seconds.json"
-    if not timing.exists():
-        timing.write_text(json.dumps({"seconds": time.perf_counter() - start}))
-    return str(run_dir)
+    return str(timed_run(domain=domain, curriculum=curriculum, seed=seed, steps=steps, runs=runs,
+                         curriculum_options=options, agent_options={"eval_every": max(steps // 10, 1)}))
 
 
 def summarise(run_dir: Path) -> dict:
-    with (run_dir / "evals.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    success = np.array([float(r["eval/success_rate"]) for r in rows])
-    returns = np.array([float(r["eval/episodic_return"]) for r in rows])
+    columns = evals(run_dir)
+    success, returns = columns["eval/success_rate"], columns["eval/episodic_return"]
     return {"final_success": success[-1], "mean_success": success.mean(), "final_return": returns[-1],
-            "seconds": json.loads((run_dir / "bench_seconds.json").read_text())["seconds"]}
+            "seconds": seconds(run_dir)}
 
 
 def table(results: dict[str, list[dict]]) -> list[str]:

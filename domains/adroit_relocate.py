@@ -29,6 +29,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from domains.common import SuccessTaskEnv
+
 try:
     import gymnasium_robotics
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -43,7 +45,7 @@ HAND_JOINTS = 30
 OBJECT_HEIGHT = 0.035  # the ball's resting height on the table in the model
 
 
-class RelocateTaskEnv(gym.Env):
+class RelocateTaskEnv(SuccessTaskEnv):
     """AdroitHandRelocate whose resets take an object/target/hand-pose task.
 
     Args:
@@ -94,16 +96,6 @@ class RelocateTaskEnv(gym.Env):
         self.applied = {"obj_pos": state["obj_pos"].tolist(), "target_pos": state["target_pos"].tolist(),
                         "distance": float(np.linalg.norm(state["obj_pos"] - state["target_pos"]))}
         return obs, {**info, "task": task or {}, "state": self.applied}
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        if terminated or truncated:
-            success = bool(info.get("success", False))
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success, "applied": self.applied}
-        return obs, reward, terminated, truncated, info
-
-    def close(self) -> None:
-        self.env.close()
 
 
 def make_env(index: int) -> gym.Env:

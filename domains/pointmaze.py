@@ -33,6 +33,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from domains.common import SuccessTaskEnv
+
 try:
     import gymnasium_robotics
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -43,7 +45,7 @@ gym.register_envs(gymnasium_robotics)
 MAZES = {"umaze": "PointMaze_UMaze-v3", "medium": "PointMaze_Medium-v3"}
 
 
-class MazeTaskEnv(gym.Env):
+class MazeTaskEnv(SuccessTaskEnv):
     """A maze env of gymnasium-robotics whose resets take a start/goal task, with the
     observation dict flattened (achieved goal, desired goal, observation).
 
@@ -91,25 +93,15 @@ class MazeTaskEnv(gym.Env):
         if task is None:  # no task, or an empty one: the env's own start and goal
             obs, info = self.env.reset()
             maze = self.maze_env.maze
-            self.cells = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
+            self.applied = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
                           "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist()}
-            return obs, {**info, "task": {}, "cells": self.cells}
+            return obs, {**info, "task": {}, "cells": self.applied}
         missing = {"start", "goal"} - set(task)
         if missing:
             raise ValueError(f"a maze task needs start and goal, got {task}")
-        self.cells = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
-        obs, info = self.env.reset(options={"reset_cell": np.array(self.cells["start"]), "goal_cell": np.array(self.cells["goal"])})
-        return obs, {**info, "task": task, "cells": self.cells}
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        if terminated or truncated:
-            success = bool(info.get("success", False))
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success, "applied": self.cells}
-        return obs, reward, terminated, truncated, info
-
-    def close(self) -> None:
-        self.env.close()
+        self.applied = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
+        obs, info = self.env.reset(options={"reset_cell": np.array(self.applied["start"]), "goal_cell": np.array(self.applied["goal"])})
+        return obs, {**info, "task": task, "cells": self.applied}
 
 
 def domain(name: str = "pointmaze"):
