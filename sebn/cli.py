@@ -88,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--steps", type=_positive_int, help="env steps (default: the domain's)")
     run.add_argument("--runs", default="runs", help="root of the run directories (default runs/)")
-    run.add_argument("--generation-size", type=_positive_int, help="episodes per SEBN generation (sebn, anti)")
+    sebn_group = run.add_argument_group("SEBN curriculum (--curriculum sebn or anti)")
+    sebn_group.add_argument("--generation-size", type=_positive_int, help="episodes per generation (default 100)")
+    sebn_group.add_argument("--window", type=_positive_int, help="generations of episodes each fit uses (default 1)")
+    sebn_group.add_argument("--delta", type=_non_negative_float, help="smoothing added to every weight (default 0.01)")
+    sebn_group.add_argument("--fit-method", choices=("mle", "map", "svi", "nuts"),
+                            help="how theta is fit each generation (default mle; svi/nuts use the posterior predictive)")
     run.add_argument("--checkpoint-every", type=_positive_int, help="env steps between checkpoints (default: a tenth)")
     teacher = run.add_argument_group("gradient-norm teacher (--curriculum gradient)")
     teacher.add_argument("--reward", choices=REWARDS, default="mean_norm")
@@ -109,22 +114,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(kind: type, noun: str):
-    """An argparse type accepting values of ``kind`` above zero."""
+def _at_least(kind: type, noun: str, strict: bool):
+    """An argparse type accepting values of ``kind`` above zero (``strict``) or from zero."""
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {noun}, got {text!r}")
+        if value is None or not (value > 0 if strict else value >= 0):
+            raise argparse.ArgumentTypeError(f"expected a {'positive' if strict else 'non-negative'} {noun}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _positive(int, "integer")
+_positive_int = _at_least(int, "integer", strict=True)
+_positive_float = _at_least(float, "number", strict=True)
+_non_negative_float = _at_least(float, "number", strict=False)
 
 
 def _assignment(text: str) -> tuple[str, object]:
@@ -136,7 +143,6 @@ def _assignment(text: str) -> tuple[str, object]:
         return name, json.loads(value)
     except json.JSONDecodeError:
         return name, value
-_positive_float = _positive(float, "number")
 
 
 def _network(path: str):
@@ -291,9 +297,11 @@ def _score(args) -> int:
 def _run(args) -> int:
     from sebn.experiment import ExperimentError, run
 
-    options = {"generation_size": args.generation_size} if args.generation_size else {}
+    given = {"generation_size": args.generation_size, "window": args.window, "delta": args.delta, "method": args.fit_method}
+    options = {k: v for k, v in given.items() if v is not None}
     if options and args.curriculum not in ("sebn", "anti"):
-        raise UsageError(f"--generation-size applies to the sebn and anti curricula, not {args.curriculum}")
+        flags = ", ".join("--" + k.replace("_", "-").replace("method", "fit-method") for k in options)
+        raise UsageError(f"{flags} applies to the sebn and anti curricula, not {args.curriculum}")
     if args.curriculum == "gradient":
         options = {"reward": args.reward, "teacher_updates": args.teacher_updates, "batch_size": args.teacher_batch,
                    "gradients": args.gradients, "clear_buffer": args.clear_buffer}

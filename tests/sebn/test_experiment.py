@@ -97,6 +97,11 @@ def test_cli_reports_bad_flags(capsys, tmp_path):
     assert "invalid choice: 'gridland'" in capsys.readouterr().err
     assert main(["run", "doorkey", "--curriculum", "uniform", "--generation-size", "5", "--runs", str(tmp_path)]) == 2
     assert "--generation-size applies to the sebn and anti curricula" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--curriculum", "target", "--window", "3", "--runs", str(tmp_path)]) == 2
+    assert "--window applies to the sebn and anti curricula" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "doorkey", "--delta", "-1"])
+    assert "expected a non-negative number, got '-1'" in capsys.readouterr().err
     assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
     assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
 
