@@ -14,7 +14,7 @@ import gymnasium as gym
 
 from domains.pointmaze import MazeTaskEnv
 
-ENV_ID = "AntMaze_UMaze-v5"
+ENV_ID = "AntMaze_UMazeDense-v5"  # dense reward, as for PointMaze (see domains.pointmaze.MAZES)
 
 
 def make_env(index: int) -> gym.Env:
