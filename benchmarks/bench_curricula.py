@@ -97,8 +97,8 @@ def search_recall(seeds: int, n_env: int, heuristic: str, sharpness: float) -> l
         p_before, p_after = predictions(net, [before, after], net.settings())
         true_top = torch.sort((p_after - p_before)[:, 0].abs(), descending=True).values[:20]
         start = time.perf_counter()
-        settings, _, _ = sample_search(net, before, after, net.targets, lambda d: d, keep=20, heuristic=heuristic,
-                                       sharpness=sharpness, rng=np.random.default_rng(seed))
+        settings = sample_search(net, before, after, net.targets, lambda d: d, keep=20, heuristic=heuristic,
+                                 sharpness=sharpness, rng=np.random.default_rng(seed)).settings
         times.append(time.perf_counter() - start)
         found_before, found_after = predictions(net, [before, after], settings)
         found = (found_after - found_before)[:, 0].abs()

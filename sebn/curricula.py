@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,8 +104,9 @@ class Curriculum(Protocol):
     def load_state(self, state: Mapping[str, Any]) -> None: ...
 
 
-class BaseCurriculum:
-    """Ticket counting, the seeded RNG and their part of :meth:`state`."""
+class BaseCurriculum(abc.ABC):
+    """Ticket counting, the seeded RNG and their part of :meth:`state`; subclasses say
+    how tasks are drawn (:meth:`_sample`)."""
 
     kind = "base"
 
@@ -118,8 +120,9 @@ class BaseCurriculum:
         self.issued += n
         return tasks
 
+    @abc.abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> list[Task]:
-        raise NotImplementedError
+        """``n`` tasks drawn with ``rng``."""
 
     def observe(self, episodes: Sequence[Episode]) -> None:
         """Most baselines learn nothing from episodes."""
@@ -342,8 +345,8 @@ class SEBNCurriculum(BaseCurriculum):
         self.log: list[dict] = []
         if self.exhaustive:
             self.settings, self.target_index = self.space.all()
-            self._scorer = Scorer(net, torch.unique(self.settings, dim=0))
-            self._row = self._rows_in(self._scorer.settings, self.settings)
+            unique, self._row = torch.unique(self.settings, dim=0, return_inverse=True)
+            self._scorer = Scorer(net, unique)
             self.predicted = self._predict(self.theta)
             self.p = self._initial_distribution()
         else:
@@ -416,9 +419,8 @@ class SEBNCurriculum(BaseCurriculum):
             found = sample_search(self.net, previous, current, self.space.targets, fitness=self._fitness, keep=self.keep,
                                   samples=self.search_samples, rng=self.rng)
             self.settings, self.target_index = found.settings, found.target_index
-            before = self._predict(previous, self.settings, self.target_index)
-            new_predicted = self._predict(current, self.settings, self.target_index)
-            change = np.abs(new_predicted - before)
+            new_predicted = found.after
+            change = np.abs(new_predicted - found.before)
             # The tasks not enumerated keep the weight of an average task, as they would
             # have in the exhaustive distribution; drawn uniformly, they share that mass.
             rest = (len(self.space) - len(change)) * (found.mean_fitness + self.delta)
@@ -448,24 +450,12 @@ class SEBNCurriculum(BaseCurriculum):
             return np.full(len(self.predicted), 1.0 / len(self.predicted))
         return self.predicted / self.predicted.sum()
 
-    def _predict(self, theta: Mapping[str, torch.Tensor], settings: torch.Tensor | None = None,
-                 target_index: torch.Tensor | None = None) -> np.ndarray:
-        """``P(target | env)`` per candidate (posterior predictive mean for draws)."""
-        if settings is None:
-            scorer, row, target_index = self._scorer, self._row, self.target_index
-        else:
-            scorer = Scorer(self.net, torch.unique(settings, dim=0))
-            row = self._rows_in(scorer.settings, settings)
-        probs = scorer(theta, validate=False)
+    def _predict(self, theta: Mapping[str, torch.Tensor]) -> np.ndarray:
+        """``P(target | env)`` of every task (posterior predictive mean for draws)."""
+        probs = self._scorer(theta, validate=False)
         if probs.dim() == 3:
             probs = probs.mean(0)
-        return probs[row, target_index].numpy()
-
-    @staticmethod
-    def _rows_in(unique: torch.Tensor, settings: torch.Tensor) -> torch.Tensor:
-        """Row of each setting in ``unique`` (both hold the same distinct rows)."""
-        lookup = {tuple(row): i for i, row in enumerate(unique.tolist())}
-        return torch.tensor([lookup[tuple(row)] for row in settings.tolist()], dtype=torch.long)
+        return probs[self._row, self.target_index].numpy()
 
     def pop_log(self) -> list[dict]:
         """Generation records since the last call (for ``generations.jsonl``)."""
@@ -511,6 +501,9 @@ class ALPGMMCurriculum(BaseCurriculum):
         self.axes = [np.asarray(d, dtype=float) for d in net.domains]
         if space.multi_target:
             self.axes.append(np.arange(len(space.targets), dtype=float))
+        if space.explicit:
+            self.listed = space.tasks(*space.all())
+            self.listed_points = np.array([self._point(t) for t in self.listed])
         self.points: list[list[float]] = []
         self.competence: list[float] = []
         self.alp: list[float] = []
@@ -525,10 +518,7 @@ class ALPGMMCurriculum(BaseCurriculum):
 
     def _task(self, point: np.ndarray) -> Task:
         if self.space.explicit:  # only the listed tasks are valid: the nearest of them
-            settings, target_index = self.space.all()
-            tasks = self.space.tasks(settings, target_index)
-            candidates = np.array([self._point(t) for t in tasks])
-            return tasks[int(np.argmin(np.sum((candidates - point) ** 2, axis=1)))]
+            return dict(self.listed[int(np.argmin(np.sum((self.listed_points - point) ** 2, axis=1)))])
         values = [axis[np.abs(axis - (axis[0] + x * (axis[-1] - axis[0]))).argmin()] for x, axis in zip(point, self.axes)]
         task: Task = {v: int(x) for v, x in zip(self.space.net.env, values)}
         if self.space.multi_target:

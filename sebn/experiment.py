@@ -312,13 +312,13 @@ def _keep_first_rows(path: Path, n: int) -> None:
         return
     with path.open(newline="") as f:
         rows = list(csv.reader(f))
-    if len(rows) - 1 != n:
+    if not n:
+        path.unlink()
+    elif len(rows) - 1 != n:
         tmp = path.with_suffix(".tmp")
         with tmp.open("w", newline="") as f:
-            csv.writer(f).writerows(rows[: n + 1] if n else [])
+            csv.writer(f).writerows(rows[: n + 1])
         os.replace(tmp, path)
-        if not n:
-            path.unlink()
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -30,9 +30,8 @@ Example:
     >>> net = SEBN(parse_spec("t : (a=1 | m=1)\\nt : (b=2 | m=2)\\nenv a : 0..2\\nenv b : 0..2\\n"))
     >>> before = {"m": torch.tensor([0.8, 0.1, 0.1])}
     >>> after = {"m": torch.tensor([0.1, 0.8, 0.1])}
-    >>> settings, targets, _ = sample_search(net, before, after, ["t"], lambda d: d, keep=2, samples=16,
-    ...                                      rng=np.random.default_rng(0))
-    >>> sorted(settings.tolist())   # where P(t) moved most: a=1 asks m>=1, but b=2 asks m>=2
+    >>> found = sample_search(net, before, after, ["t"], lambda d: d, keep=2, samples=16, rng=np.random.default_rng(0))
+    >>> sorted(found.settings.tolist())   # where P(t) moved most: a=1 asks m>=1, but b=2 asks m>=2
     [[1, 0], [1, 1]]
 """
 
@@ -51,13 +50,16 @@ EXHAUSTIVE_LIMIT = 250_000
 
 
 class SearchResult(NamedTuple):
-    """The candidates found, and the mean fitness of a uniformly drawn task (estimated
-    from the first step's completions, which are uniform over the whole space): what a
-    curriculum needs to weigh the candidates against everything it did not enumerate."""
+    """The candidates found, their predicted success under each theta, and the mean
+    fitness of a uniformly drawn task (estimated from the first step's completions, which
+    are uniform over the whole space): what a curriculum needs to weigh the candidates
+    against everything it did not enumerate."""
 
     settings: torch.Tensor
     target_index: torch.Tensor
     mean_fitness: float
+    before: np.ndarray
+    after: np.ndarray
 HEURISTICS = ("max", "mean", "marginal")
 
 Theta = Mapping[str, torch.Tensor]
@@ -94,8 +96,9 @@ def sample_search(net: SEBN, before: Theta, after: Theta, targets: Sequence[str]
         rng: randomness of the walks and completions.
 
     Returns:
-        ``settings[K, n_env]`` and ``target_index[K]`` (indices into ``net.targets``), best
-        first, and the estimated mean fitness of a uniformly drawn task.
+        A :class:`SearchResult`: ``settings[K, n_env]`` and ``target_index[K]`` (indices
+        into ``net.targets``), best first, their predictions under ``before`` and ``after``
+        (posterior draws averaged), and the estimated mean fitness of a uniform task.
     """
     rng = rng or np.random.default_rng()
     if heuristic not in HEURISTICS:
@@ -132,9 +135,9 @@ def sample_search(net: SEBN, before: Theta, after: Theta, targets: Sequence[str]
     target_index = torch.as_tensor(tasks[:, n_env], dtype=torch.long)
     p_before, p_after = predictions(net, [before, after], settings)
     rows = torch.arange(len(settings))
-    score = fitness(np.abs((p_after[rows, target_index] - p_before[rows, target_index]).numpy()))
-    best = np.argsort(-score, kind="stable")[:keep]
-    return SearchResult(settings[best], target_index[best], float(pool[0][2].mean()))
+    p_before, p_after = p_before[rows, target_index].numpy(), p_after[rows, target_index].numpy()
+    best = np.argsort(-fitness(np.abs(p_after - p_before)), kind="stable")[:keep]
+    return SearchResult(settings[best], target_index[best], float(pool[0][2].mean()), p_before[best], p_after[best])
 
 
 def _complete(rng: np.random.Generator, domains: list[np.ndarray], partial: np.ndarray, completions: int) -> np.ndarray:

@@ -23,7 +23,8 @@ def test_search_finds_the_true_top_20(seed):
     net = synthetic_spec(9)  # 19,683 settings
     before, after = random_theta(net, 100 + seed, 5.0), random_theta(net, 200 + seed, 5.0)
     best = true_top(net, before, after)
-    settings, targets, _ = sample_search(net, before, after, net.targets, lambda d: d, rng=np.random.default_rng(seed))
+    result = sample_search(net, before, after, net.targets, lambda d: d, rng=np.random.default_rng(seed))
+    settings, targets = result.settings, result.target_index
     assert settings.shape == (20, 9) and (targets == 0).all()
     found_before, found_after = predictions(net, [before, after], settings)
     found = (found_after - found_before)[:, 0].abs()
@@ -36,7 +37,7 @@ def test_search_finds_the_true_top_20(seed):
 def test_anti_fitness_finds_the_least_changed():
     net = synthetic_spec(6)
     before, after = random_theta(net, 1, 5.0), random_theta(net, 2, 5.0)
-    settings, _, _ = sample_search(net, before, after, net.targets, lambda d: 1 - d, rng=np.random.default_rng(0))
+    settings = sample_search(net, before, after, net.targets, lambda d: 1 - d, rng=np.random.default_rng(0)).settings
     p_before, p_after = predictions(net, [before, after], settings)
     everything = predictions(net, [before, after], net.settings())
     least = (everything[1] - everything[0])[:, 0].abs().min()
@@ -47,7 +48,8 @@ def test_several_targets_are_searched_too():
     net = SEBN(parse_spec("env a : 0..3\nenv b : 0..3\nx : (a=3 | m=1)\ny : (b=3 | m=2)\ny : (| x=1)\n"))
     before = {"m": torch.tensor([0.8, 0.1, 0.1], dtype=torch.float64)}
     after = {"m": torch.tensor([0.1, 0.1, 0.8], dtype=torch.float64)}
-    settings, targets, _ = sample_search(net, before, after, ["x", "y"], lambda d: d, keep=5, rng=np.random.default_rng(0))
+    result = sample_search(net, before, after, ["x", "y"], lambda d: d, keep=5, rng=np.random.default_rng(0))
+    settings, targets = result.settings, result.target_index
     p_before, p_after = predictions(net, [before, after], settings)
     rows = torch.arange(len(settings))
     found = (p_after - p_before)[rows, targets].abs()
