@@ -46,8 +46,9 @@ from sebn.spec import load_spec
 from sebn.teacher import GradientNormTeacher
 
 # Domain name -> the module that describes it (``module.domain(name)``).
-DOMAINS = {"doorkey": "domains.doorkey", "pointmaze": "domains.pointmaze", "pointmaze_medium": "domains.pointmaze",
-           "antmaze": "domains.antmaze", "adroit_relocate": "domains.adroit_relocate"}
+DOMAINS = {"doorkey": "domains.doorkey", "bipedalwalker": "domains.bipedalwalker", "robosuite_door": "domains.robosuite_door",
+           "pointmaze": "domains.pointmaze", "pointmaze_medium": "domains.pointmaze", "antmaze": "domains.antmaze",
+           "adroit_relocate": "domains.adroit_relocate"}
 # Curricula for domains without a requirement spec: the gradient-norm teacher, uniform
 # over the task space, and the env's own start distribution.
 SPACE_CURRICULA = ("gradient", "uniform", "target")

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from sebn.cli import main
-from sebn.experiment import ExperimentError, run
+from sebn.experiment import DOMAINS, ExperimentError, run
 from sebn.records import read_jsonl
 
 SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
@@ -155,7 +155,7 @@ def test_other_teacher_domains_run(tmp_path, domain, steps):
     assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
 
 
-@pytest.mark.parametrize("module", ["domains.doorkey", "domains.pointmaze", "domains.antmaze", "domains.adroit_relocate"])
+@pytest.mark.parametrize("module", sorted(set(DOMAINS.values())))
 def test_domain_modules_run_as_scripts(module):
     done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--curriculum" in done.stdout
