@@ -79,32 +79,28 @@ def _parser() -> argparse.ArgumentParser:
 
     from sebn.curricula import CURRICULA
     from sebn.experiment import DOMAINS, SPACE_CURRICULA
-    from sebn.teacher import PARAMETERS, REWARDS
+    from sebn.teacher import REWARDS
 
     run = commands.add_parser("run", help="train an agent on a domain with a curriculum (resumes a killed run)")
     run.add_argument("domain", choices=DOMAINS)
     run.add_argument("--curriculum", choices=sorted(set(CURRICULA) | set(SPACE_CURRICULA), key=[*CURRICULA, "gradient"].index),
                      default="sebn", help="sebn, anti, alp-gmm: domains with a spec; gradient: domains without")
     run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--steps", type=_positive_int, help="env steps (default: the domain's)")
-    run.add_argument("--runs", default="runs", help="root of the run directories (default runs/)")
-    sebn_group = run.add_argument_group("SEBN curriculum (--curriculum sebn or anti)")
-    sebn_group.add_argument("--generation-size", type=_positive_int, help="episodes per generation (default 100)")
-    sebn_group.add_argument("--window", type=_positive_int, help="generations of episodes each fit uses (default 1)")
-    sebn_group.add_argument("--delta", type=_non_negative_float, help="smoothing added to every weight (default 0.01)")
-    sebn_group.add_argument("--fit-method", choices=("mle", "map", "svi", "nuts"),
-                            help="how theta is fit each generation (default mle; svi/nuts use the posterior predictive)")
+    _add_run_options(run)
     run.add_argument("--checkpoint-every", type=_positive_int, help="env steps between checkpoints (default: a tenth)")
-    teacher = run.add_argument_group("gradient-norm teacher (--curriculum gradient)")
-    teacher.add_argument("--reward", choices=REWARDS, default="mean_norm")
-    teacher.add_argument("--teacher-updates", type=_positive_int, default=1, help="gradient steps per batch of decisions")
-    teacher.add_argument("--teacher-batch", type=_positive_int, default=16, help="decisions per teacher update")
-    teacher.add_argument("--gradients", choices=PARAMETERS, default="actor", help="whose gradients reward the teacher")
-    teacher.add_argument("--clear-buffer", action="store_true", help="empty the replay buffer at every new task")
-    run.add_argument("--agent", action="append", default=[], metavar="FIELD=VALUE", type=_assignment,
-                     help="override one field of the agent's Args, the value in JSON (e.g. hidden_sizes=[64,64]); repeatable")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--reward", choices=REWARDS, default="mean_norm", help="the gradient-norm teacher's reward")
     run.set_defaults(run=_run)
+
+    sweep = commands.add_parser("sweep", help="run curricula x seeds of a domain on a process pool or a Ray cluster")
+    sweep.add_argument("domain", choices=DOMAINS)
+    sweep.add_argument("--curricula", type=_curricula, default=["sebn", "uniform", "anti", "target"],
+                       help="comma-separated curricula (default sebn,uniform,anti,target; the teacher by reward: "
+                            "gradient-mean_norm, gradient-sum_norm)")
+    sweep.add_argument("--seeds", type=_seeds, default=[0, 1, 2, 3, 4], help="e.g. 0-4 or 0,2,7 (default 0-4)")
+    sweep.add_argument("--workers", type=_positive_int, default=2, help="processes of the local pool (default 2)")
+    sweep.add_argument("--ray", metavar="ADDRESS", help='run on a Ray cluster ("auto", "ray://host:10001", or "local")')
+    _add_run_options(sweep)
+    sweep.set_defaults(run=_sweep)
 
     plot = commands.add_parser("plot", help="learning curves and curriculum pictures of runs")
     plot.add_argument("runs", nargs="+", help="run directories, or directories holding them")
@@ -132,6 +128,22 @@ def _at_least(kind: type, noun: str, strict: bool):
 _positive_int = _at_least(int, "integer", strict=True)
 _positive_float = _at_least(float, "number", strict=True)
 _non_negative_float = _at_least(float, "number", strict=False)
+
+
+def _curricula(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one curriculum, e.g. sebn,uniform")
+    return names
+
+
+def _seeds(text: str) -> list[int]:
+    from sebn.sweep import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _assignment(text: str) -> tuple[str, object]:
@@ -294,17 +306,46 @@ def _score(args) -> int:
     return 0
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What ``run`` and ``sweep`` share: the budget, where runs go, curriculum and agent options."""
+    from sebn.teacher import PARAMETERS
+
+    parser.add_argument("--steps", type=_positive_int, help="env steps (default: the domain's)")
+    parser.add_argument("--runs", default="runs", help="root of the run directories (default runs/)")
+    sebn_group = parser.add_argument_group("SEBN curriculum (sebn or anti)")
+    sebn_group.add_argument("--generation-size", type=_positive_int, help="episodes per generation (default 100)")
+    sebn_group.add_argument("--window", type=_positive_int, help="generations of episodes each fit uses (default 1)")
+    sebn_group.add_argument("--delta", type=_non_negative_float, help="smoothing added to every weight (default 0.01)")
+    sebn_group.add_argument("--fit-method", choices=("mle", "map", "svi", "nuts"),
+                            help="how theta is fit each generation (default mle; svi/nuts use the posterior predictive)")
+    teacher = parser.add_argument_group("gradient-norm teacher (gradient)")
+    teacher.add_argument("--teacher-updates", type=_positive_int, default=1, help="gradient steps per batch of decisions")
+    teacher.add_argument("--teacher-batch", type=_positive_int, default=16, help="decisions per teacher update")
+    teacher.add_argument("--gradients", choices=PARAMETERS, default="actor", help="whose gradients reward the teacher")
+    teacher.add_argument("--clear-buffer", action="store_true", help="empty the replay buffer at every new task")
+    parser.add_argument("--agent", action="append", default=[], metavar="FIELD=VALUE", type=_assignment,
+                        help="override one field of the agent's Args, the value in JSON (e.g. hidden_sizes=[64,64]); repeatable")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _curriculum_options(args, curricula: list[str]) -> dict[str, dict]:
+    """Curriculum name -> the options the flags give it; SEBN flags need sebn or anti among ``curricula``."""
+    given = {"generation_size": args.generation_size, "window": args.window, "delta": args.delta, "method": args.fit_method}
+    sebn_options = {k: v for k, v in given.items() if v is not None}
+    if sebn_options and not {"sebn", "anti"} & set(curricula):
+        flags = ", ".join("--" + k.replace("_", "-").replace("method", "fit-method") for k in sebn_options)
+        raise UsageError(f"{flags} applies to the sebn and anti curricula, not {', '.join(curricula)}")
+    teacher = {"teacher_updates": args.teacher_updates, "batch_size": args.teacher_batch, "gradients": args.gradients,
+               "clear_buffer": args.clear_buffer}
+    return {"sebn": sebn_options, "anti": sebn_options, "gradient": teacher}
+
+
 def _run(args) -> int:
     from sebn.experiment import ExperimentError, run
 
-    given = {"generation_size": args.generation_size, "window": args.window, "delta": args.delta, "method": args.fit_method}
-    options = {k: v for k, v in given.items() if v is not None}
-    if options and args.curriculum not in ("sebn", "anti"):
-        flags = ", ".join("--" + k.replace("_", "-").replace("method", "fit-method") for k in options)
-        raise UsageError(f"{flags} applies to the sebn and anti curricula, not {args.curriculum}")
+    options = _curriculum_options(args, [args.curriculum]).get(args.curriculum, {})
     if args.curriculum == "gradient":
-        options = {"reward": args.reward, "teacher_updates": args.teacher_updates, "batch_size": args.teacher_batch,
-                   "gradients": args.gradients, "clear_buffer": args.clear_buffer}
+        options = {**options, "reward": args.reward}
     try:
         run_dir = run(args.domain, args.curriculum, args.seed, args.steps, args.runs, curriculum_options=options,
                       agent_options=dict(args.agent), checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
@@ -317,6 +358,28 @@ def _run(args) -> int:
             shown = ", ".join(f"{k.removeprefix('eval/')} {v:.3g}" for k, v in metrics.items())
             print(f"final evaluation, {name}: {shown}")
     return 0
+
+
+def _sweep(args) -> int:
+    from sebn.experiment import load_domain, parse_curriculum_label
+    from sebn.sweep import SweepError, sweep
+
+    allowed = load_domain(args.domain).curricula
+    wrong = [c for c in args.curricula if parse_curriculum_label(c)[0] not in allowed]
+    if wrong:
+        raise UsageError(f"domain {args.domain} takes the curricula {', '.join(allowed)}, not {', '.join(wrong)}")
+    try:
+        outcomes = sweep(args.domain, args.curricula, args.seeds, steps=args.steps, runs=args.runs, workers=args.workers,
+                         ray_address=args.ray, curriculum_options=_curriculum_options(args, [parse_curriculum_label(c)[0] for c in args.curricula]),
+                         agent_options=dict(args.agent), progress=not args.no_progress)
+    except SweepError as err:
+        raise UsageError(str(err)) from None
+    failed = [o for o in outcomes if o.status == "failed"]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs complete in {Path(args.runs) / args.domain}"
+          f" (sweep.json lists them)")
+    for outcome in failed:
+        print(f"failed: {outcome.run_dir}: {outcome.error} (details in failed.json)")
+    return 1 if failed else 0
 
 
 def _plot(args) -> int:

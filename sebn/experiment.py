@@ -41,14 +41,15 @@ from sebn import __version__
 from sebn.curricula import CURRICULA, Episode, SpaceUniformCurriculum, TargetCurriculum, TaskSpace, make_curriculum
 from sebn.feeder import CurriculumFeeder
 from sebn.network import SEBN
-from sebn.records import JsonlWriter, read_jsonl, write_jsonl
+from sebn.records import JsonlWriter, read_jsonl, write_json, write_jsonl
 from sebn.spec import load_spec
 from sebn.teacher import GradientNormTeacher
 
 # Domain name -> the module that describes it (``module.domain(name)``).
 DOMAINS = {"doorkey": "domains.doorkey", "bipedalwalker": "domains.bipedalwalker", "robosuite_door": "domains.robosuite_door",
            "pointmaze": "domains.pointmaze", "pointmaze_medium": "domains.pointmaze", "antmaze": "domains.antmaze",
-           "adroit_relocate": "domains.adroit_relocate"}
+           "adroit_relocate": "domains.adroit_relocate", "student_doorkey": "domains.student",
+           "student_bipedalwalker": "domains.student", "student_robosuite_door": "domains.student"}
 # Curricula for domains without a requirement spec: the gradient-norm teacher, uniform
 # over the task space, and the env's own start distribution.
 SPACE_CURRICULA = ("gradient", "uniform", "target")
@@ -64,9 +65,10 @@ class Domain:
 
     Attributes:
         name: the domain's name.
-        make_env: ``make_env(index)`` builds training env ``index``; ``-1`` the evaluation env.
+        make_env: ``make_env(index)`` builds training env ``index``; ``-1`` the evaluation env
+            (``None`` for the simulated student, which needs none).
         final_envs: name -> builder of each env the finished agent is evaluated on.
-        agent: ``"ppo"``, ``"sac"`` or ``"td3_fork"``.
+        agent: a module of :mod:`agents`: ``"ppo"``, ``"sac"``, ``"td3_fork"`` or ``"student"``.
         agent_args: the agent's ``Args`` fields this domain sets.
         default_steps: env steps when ``--steps`` is not given.
         spec: its requirement spec (SEBN domains), or ``None``.
@@ -77,7 +79,7 @@ class Domain:
     """
 
     name: str
-    make_env: Callable[[int], gym.Env]
+    make_env: Callable[[int], gym.Env] | None
     final_envs: dict[str, Callable[[], gym.Env]]
     agent: str
     agent_args: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +128,18 @@ def build_curriculum(domain: Domain, name: str, seed: int, options: Mapping[str,
 def curriculum_label(name: str, options: Mapping[str, Any]) -> str:
     """The run directory's curriculum part: the teacher's reward is part of its name."""
     return f"gradient-{options.get('reward', 'mean_norm')}" if name == "gradient" else name
+
+
+def parse_curriculum_label(label: str) -> tuple[str, dict[str, Any]]:
+    """The curriculum and options a label names: ``gradient-sum_norm`` is the teacher
+    rewarded by ``sum_norm``; any other label is a curriculum's name.
+
+    Example:
+        >>> parse_curriculum_label("gradient-sum_norm"), parse_curriculum_label("sebn")
+        (('gradient', {'reward': 'sum_norm'}), ('sebn', {}))
+    """
+    name, _, reward = label.partition("-")
+    return (name, {"reward": reward}) if name == "gradient" and reward else (label, {})
 
 
 def run_dir_for(runs: str | Path, domain: str, curriculum: str, seed: int) -> Path:
@@ -265,15 +279,18 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
             return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     config = config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}
-    _write_json(config_path, config)
+    write_json(config_path, config)
 
+    resume = (run_dir / "checkpoints" / "latest.pt").exists()
+    if not resume:
+        _clear_records(run_dir)
     chosen = build_curriculum(spec, curriculum, seed, options)
     callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress, **feeding)
     arguments = {**spec.agent_args, **dict(agent_options or {}), "seed": seed, "total_timesteps": steps,
-                 "run_dir": str(run_dir), "resume": (run_dir / "checkpoints" / "latest.pt").exists(),
+                 "run_dir": str(run_dir), "resume": resume,
                  "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
     config["agent_args"] = {k: v for k, v in arguments.items() if k != "resume"}
-    _write_json(config_path, config)
+    write_json(config_path, config)
     try:
         result = agent.train(agent.Args(**arguments), make_env=spec.make_env, callbacks=callbacks)
     finally:
@@ -281,16 +298,23 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
 
     from agents.common import evaluate
 
-    final = {}
+    final = dict(result.get("final", {}))
     episodes = arguments.get("eval_episodes", 10)
     for name, build in spec.final_envs.items():
         env = build()
         final[name] = evaluate(result["policy"], env, episodes, seed=20_000 + seed)
         env.close()
-    _write_json(run_dir / "final.json", {"global_step": result["global_step"], **final})
+    write_json(run_dir / "final.json", {"global_step": result["global_step"], **final})
     config["finished"] = _now()
-    _write_json(config_path, config)
+    write_json(config_path, config)
     return run_dir
+
+
+def _clear_records(run_dir: Path) -> None:
+    """A run starting without a checkpoint starts its records afresh (an attempt killed
+    before its first checkpoint may have left some)."""
+    for path in (run_dir / "episodes.jsonl", run_dir / "generations.jsonl", run_dir / "evals.csv", *run_dir.glob("events.out.tfevents.*")):
+        path.unlink(missing_ok=True)
 
 
 def _keep_first(path: Path, n: int) -> None:
@@ -320,12 +344,6 @@ def _keep_first_rows(path: Path, n: int) -> None:
         with tmp.open("w", newline="") as f:
             csv.writer(f).writerows(rows[: n + 1])
         os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
 
 
 def _now() -> str:

@@ -73,6 +73,15 @@ def write_jsonl(path: str | Path, records: Iterable[Mapping]) -> None:
             out.write(record)
 
 
+def write_json(path: str | Path, data: Mapping) -> None:
+    """One JSON document, written to a temporary file and renamed: a kill never leaves it torn."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """Read every complete record; a torn last line (a killed writer) is skipped.
 

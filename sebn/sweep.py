@@ -1,0 +1,176 @@
+"""A grid of runs (curricula x seeds of one domain) on a local process pool or a Ray cluster.
+
+Every run goes through :func:`sebn.experiment.run`, so a complete run is skipped, an
+interrupted one resumes from its checkpoint, and killing the sweep loses at most the
+runs' records being written. A run that raises is recorded in its directory
+(``failed.json``: the error and its traceback) and the others go on; the next sweep tries
+it again. ``runs/<domain>/sweep.json`` lists the grid and each run's outcome.
+
+On Ray (``ray_address``), each run is a task asking for one CPU. The run directories are
+written by the workers, so on a cluster of several machines ``runs`` must be a path every
+node shares (NFS or similar) and every node needs this package installed. On one machine,
+``ray.init()`` (or ``ray_address="local"``) starts a private cluster.
+
+Example:
+    >>> from sebn.sweep import parse_seeds
+    >>> parse_seeds("0-2,5")
+    [0, 1, 2, 5]
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sebn.experiment import curriculum_label, parse_curriculum_label, run, run_dir_for
+from sebn.records import write_json
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the grid."""
+
+    domain: str
+    label: str
+    curriculum: str
+    seed: int
+    steps: int | None
+    runs: str
+    curriculum_options: Mapping[str, Any]
+    agent_options: Mapping[str, Any]
+
+    @property
+    def run_dir(self) -> Path:
+        return run_dir_for(self.runs, self.domain, self.label, self.seed)
+
+
+@dataclass
+class Outcome:
+    """What became of one job: ``status`` is ``"done"`` or ``"failed"`` (with ``error``)."""
+
+    label: str
+    seed: int
+    run_dir: str
+    status: str
+    error: str | None = None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"``, ``"0,2,7"`` or a mix, as a sorted list of distinct seeds.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    seeds: set[int] = set()
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise ValueError(f"seeds must look like 0-4 or 0,2,7, not {text!r}") from None
+        if first > last or first < 0:
+            raise ValueError(f"seeds must look like 0-4 or 0,2,7, not {text!r}")
+        seeds.update(range(first, last + 1))
+    return sorted(seeds)
+
+
+def run_job(job: Job) -> Outcome:
+    """Run one job; an exception becomes a failed outcome, recorded in the run's directory."""
+    try:
+        run(job.domain, job.curriculum, seed=job.seed, steps=job.steps, runs=job.runs,
+            curriculum_options=dict(job.curriculum_options), agent_options=dict(job.agent_options), progress=False)
+    except Exception as error:  # noqa: BLE001 - one failed run must not stop the grid
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        message = f"{type(error).__name__}: {error}"
+        write_json(job.run_dir / "failed.json", {"error": message, "traceback": traceback.format_exc()})
+        return Outcome(job.label, job.seed, str(job.run_dir), "failed", message)
+    (job.run_dir / "failed.json").unlink(missing_ok=True)
+    return Outcome(job.label, job.seed, str(job.run_dir), "done")
+
+
+def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: int | None = None, runs: str | Path = "runs",
+          workers: int = 2, ray_address: str | None = None, curriculum_options: Mapping[str, Any] | None = None,
+          agent_options: Mapping[str, Any] | None = None, progress: bool = True) -> list[Outcome]:
+    """Run every (curriculum, seed) of ``domain``; returns the outcomes seed by seed,
+    curricula in the order given.
+
+    Args:
+        domain: a domain of :data:`sebn.experiment.DOMAINS`.
+        curricula: the curricula to run (each must suit the domain), by name or label
+            (``gradient-sum_norm``: the teacher with that reward).
+        seeds: the seeds to run each curriculum with.
+        steps: env steps per run (the domain's default when ``None``).
+        runs: the root of the run directories.
+        workers: processes of the local pool (ignored on Ray, which schedules by CPUs).
+        ray_address: run on this Ray cluster (``"auto"``, ``"ray://host:10001"``, or
+            ``"local"`` for a private one); an already initialised Ray is used as it is.
+        curriculum_options: curriculum name -> its options (as for :func:`sebn.experiment.run`).
+        agent_options: as for :func:`sebn.experiment.run`, for every run.
+        progress: a progress bar over the grid.
+    """
+    chosen = []
+    for label in curricula:
+        name, options = parse_curriculum_label(label)
+        chosen.append((name, {**(curriculum_options or {}).get(name, {}), **options}))
+    # seed by seed: a sweep stopped half way has every curriculum on its first seeds
+    jobs = [Job(domain, curriculum_label(name, options), name, seed, steps, str(runs), options, dict(agent_options or {}))
+            for seed in seeds for name, options in chosen]
+    bar = _progress_bar(len(jobs), f"sweep {domain}") if progress else None
+    outcomes: dict[int, Outcome] = {}
+    submit = _on_ray(ray_address) if ray_address is not None else _on_pool(workers)
+    for index, outcome in submit(jobs):
+        outcomes[index] = outcome
+        if bar is not None:
+            bar.set_postfix(failed=sum(o.status == "failed" for o in outcomes.values()), refresh=False)
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    ordered = [outcomes[i] for i in range(len(jobs))]
+    write_json(Path(runs) / domain / "sweep.json", {"domain": domain, "curricula": list(curricula), "seeds": sorted({j.seed for j in jobs}),
+                                                "steps": steps, "runs": [asdict(o) for o in ordered]})
+    return ordered
+
+
+def _on_pool(workers: int) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
+    def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
+        # spawn: each run starts from a clean interpreter (torch threads, simulators' globals)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+    return submit
+
+
+def _on_ray(address: str) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
+    try:
+        import ray
+    except ImportError:
+        raise SweepError('--ray needs Ray: pip install -e ".[ray]"') from None
+
+    def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
+        if not ray.is_initialized():
+            ray.init(address=None if address == "local" else address, include_dashboard=False)
+        remote = ray.remote(num_cpus=1)(run_job)
+        pending = {remote.remote(job): index for index, job in enumerate(jobs)}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                yield pending.pop(ref), ray.get(ref)
+
+    return submit
+
+
+class SweepError(Exception):
+    """A sweep that cannot start as asked."""
+
+
+def _progress_bar(total: int, description: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=description, dynamic_ncols=True)

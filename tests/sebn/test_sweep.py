@@ -1,0 +1,100 @@
+"""Sweeps on the simulated student: the process pool and a local Ray cluster give the same
+runs for the same seeds, a killed sweep redoes only what was missing, a failed run is
+recorded and the others finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sebn.cli import main
+from sebn.records import read_jsonl
+from sebn.sweep import parse_seeds, sweep
+
+GRID = {"domain": "student_doorkey", "curricula": ["sebn", "uniform"], "seeds": [0, 1], "steps": 400,
+        "curriculum_options": {"sebn": {"generation_size": 50}}}
+
+
+def episodes(runs, label, seed):
+    return read_jsonl(runs / "student_doorkey" / label / f"seed{seed}" / "episodes.jsonl")
+
+
+def test_pool_and_ray_give_identical_runs(tmp_path):
+    ray = pytest.importorskip("ray")
+    pool = sweep(**GRID, runs=tmp_path / "pool", workers=2, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        on_ray = sweep(**GRID, runs=tmp_path / "ray", ray_address="auto", progress=False)
+    finally:
+        ray.shutdown()
+    assert [o.status for o in pool] == [o.status for o in on_ray] == ["done"] * 4
+    assert [(o.label, o.seed) for o in pool] == [("sebn", 0), ("uniform", 0), ("sebn", 1), ("uniform", 1)]
+    for label in GRID["curricula"]:
+        for seed in GRID["seeds"]:
+            ran = episodes(tmp_path / "pool", label, seed)
+            assert len(ran) == GRID["steps"] and ran == episodes(tmp_path / "ray", label, seed)
+    assert episodes(tmp_path / "pool", "sebn", 0) != episodes(tmp_path / "pool", "sebn", 1)
+
+
+def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "sweep", "student_doorkey", "--curricula", "sebn,uniform", "--seeds", "0-1",
+               "--steps", "3000", "--workers", "1", "--runs", str(tmp_path), "--no-progress"]
+    first_run = tmp_path / "student_doorkey" / "sebn" / "seed0"
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not (first_run / "final.json").exists():
+            assert time.monotonic() < deadline and process.poll() is None, "the first run did not finish"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    done_before = json.loads((first_run / "config.json").read_text())
+    unfinished = [d for d in (tmp_path / "student_doorkey").glob("*/seed*") if not (d / "final.json").exists()]
+    assert unfinished or pytest.skip("the sweep finished before it could be killed")
+
+    assert main(command[3:]) == 0
+    assert json.loads((first_run / "config.json").read_text()) == done_before  # not redone
+    for label in ("sebn", "uniform"):
+        for seed in (0, 1):
+            assert len(episodes(tmp_path, label, seed)) == 3000
+    summary = json.loads((tmp_path / "student_doorkey" / "sweep.json").read_text())
+    assert [r["status"] for r in summary["runs"]] == ["done"] * 4
+
+
+def test_a_failed_run_is_recorded_and_the_others_finish(tmp_path, capsys):
+    clash = tmp_path / "student_doorkey" / "uniform" / "seed1"
+    clash.mkdir(parents=True)
+    (clash / "config.json").write_text(json.dumps({"domain": "student_doorkey", "curriculum": "uniform", "seed": 1, "steps": 5}))
+    code = main(["sweep", "student_doorkey", "--curricula", "sebn,uniform", "--seeds", "0-1", "--steps", "200",
+                 "--runs", str(tmp_path), "--no-progress"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "3 of 4 runs complete" in out and "holds a different run" in out
+    failed = json.loads((clash / "failed.json").read_text())
+    assert "ExperimentError" in failed["error"] and "Traceback" in failed["traceback"]
+    for label, seed in (("sebn", 0), ("uniform", 0), ("sebn", 1)):
+        assert len(episodes(tmp_path, label, seed)) == 200
+
+
+@pytest.mark.parametrize("bad", ["--seeds 2-1", "--seeds x", "--curricula ,", "--workers 0"])
+def test_bad_flags_are_explained(bad, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["sweep", "student_doorkey", *bad.split()])
+    assert exit_.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+def test_curricula_the_domain_lacks_are_named(capsys):
+    assert main(["sweep", "student_doorkey", "--curricula", "sebn,gradient-sum_norm"]) == 2
+    assert "takes the curricula sebn, anti, uniform, target, alp-gmm, not gradient-sum_norm" in capsys.readouterr().err
+
+
+def test_seed_ranges():
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("3,1,1-2") == [1, 2, 3]
