@@ -107,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("-o", "--output", required=True, help="image file to write")
     plot.add_argument("--ema", type=float, default=0.0, help="exponential smoothing weight in [0, 1) (the paper's; 0: none)")
     plot.set_defaults(run=_plot)
+
+    report = commands.add_parser("report", help="IQM tables with bootstrap intervals and plots of finished runs")
+    report.add_argument("runs", nargs="+", help="run directories, or directories holding them")
+    report.add_argument("-o", "--output", required=True, help="the Markdown report to write (plots go beside it)")
+    report.add_argument("--threshold", type=float, help="for env steps to threshold (default 0.5 for success rates)")
+    report.add_argument("--reference", default="sebn", help="curriculum compared with each other one (default sebn)")
+    report.add_argument("--ema", type=float, default=0.6, help="smoothing of the plotted curves in [0, 1) (default 0.6)")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -392,6 +400,20 @@ def _plot(args) -> int:
     except RunsError as err:
         raise UsageError(str(err)) from None
     print(f"plot: {args.output}")
+    return 0
+
+
+def _report(args) -> int:
+    from sebn.plots import RunsError
+    from sebn.report import write_report
+
+    if not 0 <= args.ema < 1:
+        raise UsageError(f"--ema must be in [0, 1), got {args.ema}")
+    try:
+        reports = write_report([Path(r) for r in args.runs], Path(args.output), args.threshold, args.reference, args.ema)
+    except RunsError as err:
+        raise UsageError(str(err)) from None
+    print(f"report: {args.output} ({', '.join(f'{r.domain}: {sum(row.runs for row in r.rows)} runs' for r in reports)})")
     return 0
 
 

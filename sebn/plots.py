@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sebn.experiment import curriculum_label  # noqa: E402
+
 COLOURS = {"env": "#9ecae1", "base": "#fdd0a2", "derived": "#fdae6b", "target": "#a1d99b"}
 LABELS = {"env": "env variables", "base": "base competencies", "derived": "derived competencies", "target": "targets"}
 
@@ -152,9 +154,9 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
     curricula = {}
     for run_dir in runs:
         config = json.loads((run_dir / "config.json").read_text())
-        curricula[run_dir] = config["curriculum"]
+        curricula[run_dir] = curriculum_label(config["curriculum"], config.get("curriculum_options", {}))
         steps, values, metric = read_evals(run_dir)
-        groups[f"{config['domain']}: {config['curriculum']}"].append((steps, values))
+        groups[f"{config['domain']}: {curricula[run_dir]}"].append((steps, values))
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.
     pictured = sorted(runs, key=lambda r: curricula[r] != "sebn")
     generations, pictured_run = next(((g, r) for g, r in ((_generations(r), r) for r in pictured) if g), (None, None))
