@@ -16,15 +16,13 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
+from sebn.experiment import curriculum_label
 
-from sebn.experiment import curriculum_label  # noqa: E402
-
+LABELLED_TASKS = 40  # more tasks than this: a heat map row each, no names
 COLOURS = {"env": "#9ecae1", "base": "#fdd0a2", "derived": "#fdae6b", "target": "#a1d99b"}
 LABELS = {"env": "env variables", "base": "base competencies", "derived": "derived competencies", "target": "targets"}
 
@@ -201,7 +199,10 @@ def _plot_generations(ax_tasks, ax_theta, generations: list[dict], label: str) -
     image = ax_tasks.imshow(probs.T, aspect="auto", cmap="viridis", interpolation="nearest",
                             extent=(0.5, len(probs) + 0.5, len(tasks) - 0.5, -0.5))
     ax_tasks.set(xlabel="generation", title=f"task probabilities ({label})")
-    ax_tasks.set_yticks(range(len(labels)), labels, fontsize=5)
+    if len(tasks) <= LABELLED_TASKS:
+        ax_tasks.set_yticks(range(len(labels)), labels, fontsize=5)
+    else:
+        ax_tasks.set(ylabel=f"task (of {len(tasks)}, in the spec's order)", yticks=[])
     plt.colorbar(image, ax=ax_tasks, fraction=0.04)
     for name in generations[0]["theta"]:
         levels = np.array([g["theta"][name] for g in generations])

@@ -380,8 +380,10 @@ def _hint_for(line_text: str, found: str, col: int = 0) -> str:
     stripped = line_text.strip()
     before = line_text[: max(col - 1, 0)].rstrip()
     if found[:1].isalpha() and before[-1:].isalnum():
-        joined = before.split()[-1].split("(")[-1].split("|")[-1].split(",")[-1] + "_" + found
-        return f"names cannot contain spaces: write '{joined}'"
+        previous = before.split()[-1].split("(")[-1].split("|")[-1].split(",")[-1]
+        if "=" in previous:
+            return f"conditions and requirements are separated by ',': write '{previous}, {found}'"
+        return f"names cannot contain spaces: write '{previous}_{found}'"
     if stripped.startswith(("env ", "competency ")):
         return "a declaration reads 'env NAME : LO..HI' or 'env NAME : {v1, v2}'"
     if stripped.startswith(("target ", "defaults")):
