@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from domains.common import check_levels
+
 try:
     from gymnasium.envs.box2d.bipedal_walker import (
         SCALE,
@@ -104,18 +106,7 @@ def valid_tasks() -> list[dict[str, Any]]:
 
 def check_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """The task as a plain dict; a clear ``ValueError`` for anything else."""
-    missing = [name for name in ENV_VARIABLES if name not in task]
-    if missing:
-        raise ValueError(f"BipedalWalker task {dict(task)} lacks {', '.join(missing)}")
-    if task.get("target", "goalreached") != "goalreached":
-        raise ValueError(f"BipedalWalker has the one target 'goalreached', not {task['target']!r}")
-    clean = {}
-    for name in ENV_VARIABLES:
-        level = task[name]
-        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level < LEVELS[name]:
-            raise ValueError(f"BipedalWalker task: {name} must be an integer in 0..{LEVELS[name] - 1}, got {level!r}")
-        clean[name] = int(level)
-    return {**clean, "target": "goalreached"} if "target" in task else clean
+    return check_levels(task, {name: LEVELS[name] - 1 for name in ENV_VARIABLES}, "BipedalWalker")
 
 
 class TerrainWalker(BipedalWalker):

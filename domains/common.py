@@ -1,10 +1,34 @@
-"""What the task-settable wrappers of gymnasium-robotics envs share."""
+"""What the task-settable envs share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
+
+
+def check_levels(task: Mapping[str, Any], tops: Mapping[str, int], domain: str) -> dict[str, Any]:
+    """A single-target spec domain's task as a plain dict: each variable of ``tops`` an
+    integer level in ``0..top``; a ``target`` key, if any, must be ``goalreached`` (and is
+    kept, so the env echoes what it was given).
+
+    Raises:
+        ValueError: naming the domain and what is wrong.
+    """
+    missing = [name for name in tops if name not in task]
+    if missing:
+        raise ValueError(f"{domain} task {dict(task)} lacks {', '.join(missing)}")
+    if task.get("target", "goalreached") != "goalreached":
+        raise ValueError(f"{domain} has the one target 'goalreached', not {task['target']!r}")
+    clean = {}
+    for name, top in tops.items():
+        level = task[name]
+        if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= top:
+            raise ValueError(f"{domain} task: {name} must be an integer in 0..{top}, got {level!r}")
+        clean[name] = int(level)
+    return {**clean, "target": "goalreached"} if "target" in task else clean
 
 
 class SuccessTaskEnv(gym.Env):

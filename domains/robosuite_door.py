@@ -37,6 +37,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from domains.common import check_levels
+
 try:
     import mujoco
     import robosuite
@@ -64,17 +66,7 @@ def valid_tasks() -> list[dict[str, int]]:
 
 def check_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """The task as a plain dict; a clear ``ValueError`` for anything else."""
-    missing = [name for name in ENV_VARIABLES if name not in task]
-    if missing:
-        raise ValueError(f"Door task {dict(task)} lacks {', '.join(missing)}")
-    if task.get("target", "goalreached") != "goalreached":
-        raise ValueError(f"the Door domain has the one target 'goalreached', not {task['target']!r}")
-    for name, top in (("mass", HEAVY), ("lock", 1)):
-        value = task[name]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= top:
-            raise ValueError(f"Door task: {name} must be an integer in 0..{top}, got {value!r}")
-    clean = {"mass": int(task["mass"]), "lock": int(task["lock"])}
-    return {**clean, "target": "goalreached"} if "target" in task else clean
+    return check_levels(task, {"mass": HEAVY, "lock": 1}, "Door")
 
 
 class DoorTaskEnv(gym.Env):

@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", required=True, help="the Markdown report to write (plots go beside it)")
     report.add_argument("--threshold", type=float, help="for env steps to threshold (default 0.5 for success rates)")
     report.add_argument("--reference", default="sebn", help="curriculum compared with each other one (default sebn)")
+    report.add_argument("--metric", choices=("success_rate", "episodic_return"),
+                        help="what to compare (default: the success rate where every final env reports it, else the return)")
     report.add_argument("--ema", type=float, default=0.6, help="smoothing of the plotted curves in [0, 1) (default 0.6)")
     report.set_defaults(run=_report)
     return parser
@@ -410,7 +412,8 @@ def _report(args) -> int:
     if not 0 <= args.ema < 1:
         raise UsageError(f"--ema must be in [0, 1), got {args.ema}")
     try:
-        reports = write_report([Path(r) for r in args.runs], Path(args.output), args.threshold, args.reference, args.ema)
+        reports = write_report([Path(r) for r in args.runs], Path(args.output), args.threshold, args.reference, args.ema,
+                               args.metric)
     except RunsError as err:
         raise UsageError(str(err)) from None
     print(f"report: {args.output} ({', '.join(f'{r.domain}: {sum(row.runs for row in r.rows)} runs' for r in reports)})")

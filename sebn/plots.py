@@ -111,14 +111,17 @@ def find_runs(paths: list[Path]) -> list[Path]:
     return found
 
 
-def read_evals(run_dir: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """Steps and the evaluation metric (success rate when reported, else return)."""
+def read_evals(run_dir: Path, metric: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Steps and the evaluation ``metric`` (``success_rate`` or ``episodic_return``; by
+    default the success rate when reported, else the return)."""
     path = run_dir / "evals.csv"
     if not path.exists():
         raise RunsError(f"{run_dir} has no evaluations yet (evals.csv)")
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    metric = "eval/success_rate" if rows and "eval/success_rate" in rows[0] else "eval/episodic_return"
+    if metric is None:
+        metric = "success_rate" if rows and "eval/success_rate" in rows[0] else "episodic_return"
+    metric = f"eval/{metric}"
     return np.array([float(r["step"]) for r in rows]), np.array([float(r[metric]) for r in rows]), metric
 
 
@@ -142,18 +145,18 @@ def curve_band(curves: list[np.ndarray], seed: int = 0) -> tuple[np.ndarray, np.
     return mean, low, high
 
 
-def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
+def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: str | None = None) -> None:
     """Learning curves per curriculum (mean and bootstrap interval over seeds, after EMA
-    ``smoothing`` per seed) and, for the first run with SEBN generations, its task
-    distribution and estimated competencies."""
+    ``smoothing`` per seed; ``metric`` as for :func:`read_evals`) and, for the first run
+    with SEBN generations, its task distribution and estimated competencies."""
     runs = find_runs(paths)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    metric = "eval/success_rate"
+    shown = f"eval/{metric or 'success_rate'}"
     curricula = {}
     for run_dir in runs:
         config = json.loads((run_dir / "config.json").read_text())
         curricula[run_dir] = curriculum_label(config["curriculum"], config.get("curriculum_options", {}))
-        steps, values, metric = read_evals(run_dir)
+        steps, values, shown = read_evals(run_dir, metric)
         groups[f"{config['domain']}: {curricula[run_dir]}"].append((steps, values))
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.
     pictured = sorted(runs, key=lambda r: curricula[r] != "sebn")
@@ -171,7 +174,7 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0) -> None:
         mean, low, high = curve_band(curves)
         ax.plot(steps, mean, label=f"{label} ({len(seeds)} seeds)")
         ax.fill_between(steps, low, high, alpha=0.2)
-    ax.set(xlabel="env steps", ylabel=metric.removeprefix("eval/").replace("_", " "), title="evaluation")
+    ax.set(xlabel="env steps", ylabel=shown.removeprefix("eval/").replace("_", " "), title="evaluation")
     ax.legend(fontsize=7)
     if generations:
         _plot_generations(axes[0, 1], axes[0, 2], generations, f"{curricula[pictured_run]} {pictured_run.name}")

@@ -18,8 +18,8 @@ precipice"), computed with :mod:`scipy.stats`:
   (``evals.csv``) reached it. A run that never did counts as its full budget, so an IQM
   over such runs is a lower bound, shown as ``>=``.
 
-The main final metric is the success rate (the return where the env reports none) on
-the first env of ``final.json`` (DoorKey's hardest setting, BipedalWalker's combined
+The metric is the success rate (the return where the env reports none, or when asked),
+and the main final metric is the metric on the first env of ``final.json`` (DoorKey's hardest setting, BipedalWalker's combined
 terrain, the teacher domains' default start distribution).
 """
 
@@ -101,14 +101,22 @@ class RunSummary:
     metric: str
 
 
-def read_run(run_dir: Path) -> RunSummary | None:
-    """A finished run's summary; ``None`` for runs not finished (no ``final.json``)."""
+def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
+    """A finished run's summary; ``None`` for runs not finished (no ``final.json``).
+
+    Args:
+        run_dir: the run directory.
+        metric: ``"success_rate"`` or ``"episodic_return"``; by default the success rate
+            when every final env reports it, else the return.
+    """
     if not (run_dir / "final.json").exists():
         return None
     config = json.loads((run_dir / "config.json").read_text())
     final_json = json.loads((run_dir / "final.json").read_text())
     envs = {name: metrics for name, metrics in final_json.items() if isinstance(metrics, dict)}
-    metric = "eval/success_rate" if all("eval/success_rate" in m for m in envs.values()) else "eval/episodic_return"
+    if metric is None:
+        metric = "success_rate" if all("eval/success_rate" in m for m in envs.values()) else "episodic_return"
+    metric = f"eval/{metric}"
     steps, curve = np.zeros(0), np.zeros(0)
     if (run_dir / "evals.csv").exists():
         with (run_dir / "evals.csv").open(newline="") as f:
@@ -150,7 +158,8 @@ class DomainReport:
     rows: list[Row]
 
 
-def summarise(paths: list[Path], threshold: float | None = None, reference: str = "sebn") -> list[DomainReport]:
+def summarise(paths: list[Path], threshold: float | None = None, reference: str = "sebn",
+              metric: str | None = None) -> list[DomainReport]:
     """Per domain, one :class:`Row` per curriculum (finished runs only).
 
     Args:
@@ -158,10 +167,11 @@ def summarise(paths: list[Path], threshold: float | None = None, reference: str 
         threshold: for steps-to-threshold (default: 0.5 for success rates, none for returns).
         reference: the curriculum whose probability of improvement over the others is
             reported (the first curriculum when the domain has no such runs).
+        metric: as for :func:`read_run`.
     """
     by_domain: dict[str, dict[str, list[RunSummary]]] = defaultdict(lambda: defaultdict(list))
     for run_dir in find_runs(paths):
-        summary = read_run(run_dir)
+        summary = read_run(run_dir, metric)
         if summary is not None:
             by_domain[summary.domain][summary.label].append(summary)
     reports = []
@@ -228,9 +238,9 @@ def to_markdown(reports: list[DomainReport], plots: dict[str, str] | None = None
 
 
 def write_report(paths: list[Path], output: Path, threshold: float | None = None, reference: str = "sebn",
-                 smoothing: float = 0.6) -> list[DomainReport]:
+                 smoothing: float = 0.6, metric: str | None = None) -> list[DomainReport]:
     """Summarise, plot each domain's runs next to ``output`` and write the Markdown."""
-    reports = summarise(paths, threshold, reference)
+    reports = summarise(paths, threshold, reference, metric)
     if not reports:
         from sebn.plots import RunsError
 
@@ -240,7 +250,7 @@ def write_report(paths: list[Path], output: Path, threshold: float | None = None
     for report in reports:
         image = output.with_name(f"{output.stem}_{report.domain}.png")
         domain_runs = [p for p in find_runs(paths) if json.loads((p / "config.json").read_text())["domain"] == report.domain]
-        plot_runs(domain_runs, image, smoothing=smoothing)
+        plot_runs(domain_runs, image, smoothing=smoothing, metric=report.metric.removeprefix("eval/"))
         plots[report.domain] = image.name
     output.write_text(to_markdown(reports, plots))
     return reports
