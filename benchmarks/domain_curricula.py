@@ -44,13 +44,14 @@ def main() -> None:
     if failed:
         raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
     domain = load_domain(args.domain)
+    agent_args = {**domain.agent_args, **agent_options}
     figure = ROOT / "benchmarks" / "results" / f"{args.domain}_curricula.png"
     lines = [f"## {args.domain} curricula (`benchmarks/domain_curricula.py`)", "",
              f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
              f"--seeds {args.seeds} --steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
              f"(what fits on this machine), 2 runs at a time on the 2 cores. Agent: {domain.agent} with "
-             f"{ {**domain.agent_args, **agent_options} }. Evaluation during training on `{domain.evaluation}`; at the end "
-             f"{domain.agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
+             f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
+             f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
              "(IQM over seeds, 95% stratified bootstrap intervals).", ""]
     for metric in ("success_rate", "episodic_return"):
         tables = to_markdown(summarise([runs / args.domain], metric=metric)).split("\n## ", 1)[1].split("\n", 1)[1]
