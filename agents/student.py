@@ -42,15 +42,9 @@ class Args:
     observe: str = "all"
     """'all': every target's outcome is reported; 'task': only the trained target's"""
     eval_every: int = 50
-    """episodes between evaluations"""
-    eval_episodes: int = 0
-    """unused: the student's evaluation is exact"""
-    checkpoint_every: int = 0
-    """unused: the student keeps no checkpoint"""
+    """episodes between evaluations (exact: the probability of success, not a sample)"""
     run_dir: str = "runs/student"
     """where args.json goes"""
-    resume: bool = False
-    """unused: an interrupted student starts again"""
     threads: int = 1
     """torch threads"""
 

@@ -39,13 +39,17 @@ import numpy as np
 
 from domains.common import check_levels
 
+# robosuite's start-up messages are about extras we do not use (private macros, robosuite_models, mink) and
+# repeat for every env built; its other warnings still show.
+ROBOSUITE_NOISE = ("No private macro file", "It is recommended to use a private macro file", "To setup, run:",
+                   "Could not import robosuite_models", "Could not load the mink-based", "Loading controller configuration")
+logging.getLogger("robosuite_logs").addFilter(lambda record: not record.getMessage().startswith(ROBOSUITE_NOISE))
+
 try:
     import mujoco
     import robosuite
 except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError('the robosuite Door domain needs robosuite: pip install -e ".[robotics]"') from None
-
-logging.getLogger("robosuite_logs").setLevel(logging.ERROR)  # its start-up warnings are about extras we do not use
 
 ENV_VARIABLES = ("mass", "lock")
 MASS_LEVELS = 6        # the spec's levels; the env accepts up to HEAVY

@@ -286,9 +286,10 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
         _clear_records(run_dir)
     chosen = build_curriculum(spec, curriculum, seed, options)
     callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress, **feeding)
-    arguments = {**spec.agent_args, **dict(agent_options or {}), "seed": seed, "total_timesteps": steps,
-                 "run_dir": str(run_dir), "resume": resume,
-                 "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
+    standard = {"seed": seed, "total_timesteps": steps, "run_dir": str(run_dir), "resume": resume,
+                "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
+    # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
+    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
     config["agent_args"] = {k: v for k, v in arguments.items() if k != "resume"}
     write_json(config_path, config)
     try:
