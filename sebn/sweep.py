@@ -23,6 +23,7 @@ import multiprocessing as mp
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
             for seed in seeds for name, options in chosen]
     bar = _progress_bar(len(jobs), f"sweep {domain}") if progress else None
     outcomes: dict[int, Outcome] = {}
-    submit = _on_ray(ray_address) if ray_address is not None else _on_pool(workers)
+    submit = on_ray(ray_address) if ray_address is not None else on_pool(workers)
     for index, outcome in submit(jobs):
         outcomes[index] = outcome
         if bar is not None:
@@ -136,18 +137,33 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
     return ordered
 
 
-def _on_pool(workers: int) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
+def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
+    """Jobs on a pool of ``workers`` processes. A worker that dies (a simulator's segfault,
+    the OOM killer) breaks the pool for every job in flight; those are tried again, each
+    alone, and a job that kills its worker again is a failed run."""
+
     def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
+        crashed = []
         # spawn: each run starts from a clean interpreter (torch threads, simulators' globals)
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, job): index for index, job in enumerate(jobs)}
+            futures = {pool.submit(task, job): index for index, job in enumerate(jobs)}
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                try:
+                    yield futures[future], future.result()
+                except BrokenProcessPool:
+                    crashed.append(futures[future])
+        for index in sorted(crashed):
+            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as alone:
+                try:
+                    yield index, alone.submit(task, jobs[index]).result()
+                except BrokenProcessPool:
+                    job = jobs[index]
+                    yield index, Outcome(job.label, job.seed, str(job.run_dir), "failed", "the worker process died (twice)")
 
     return submit
 
 
-def _on_ray(address: str) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
+def on_ray(address: str) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:
     try:
         import ray
     except ImportError:

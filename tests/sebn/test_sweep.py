@@ -15,7 +15,7 @@ import pytest
 
 from sebn.cli import main
 from sebn.records import read_jsonl
-from sebn.sweep import parse_seeds, sweep
+from sebn.sweep import Job, Outcome, on_pool, parse_seeds, sweep
 
 GRID = {"domain": "student_doorkey", "curricula": ["sebn", "uniform"], "seeds": [0, 1], "steps": 400,
         "curriculum_options": {"sebn": {"generation_size": 50}}}
@@ -98,3 +98,17 @@ def test_curricula_the_domain_lacks_are_named(capsys):
 def test_seed_ranges():
     assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
     assert parse_seeds("3,1,1-2") == [1, 2, 3]
+
+
+def die_on_seed_1(job):
+    """A stand-in for a run whose simulator kills its process."""
+    if job.seed == 1:
+        os._exit(3)
+    return Outcome(job.label, job.seed, str(job.run_dir), "done")
+
+
+def test_a_dead_worker_fails_its_run_only(tmp_path):
+    jobs = [Job("student_doorkey", "uniform", "uniform", seed, 10, str(tmp_path), {}, {}) for seed in range(4)]
+    outcomes = dict(on_pool(2, task=die_on_seed_1)(jobs))
+    assert [outcomes[i].status for i in range(4)] == ["done", "failed", "done", "done"]
+    assert "died" in outcomes[1].error
