@@ -270,28 +270,33 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
     run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, options), seed)
     what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
             "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
+    resume = (run_dir / "checkpoints" / "latest.pt").exists()
+    standard = {"seed": seed, "total_timesteps": steps, "run_dir": str(run_dir), "resume": resume,
+                "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
+    # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
+    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
+    recorded = {k: v for k, v in arguments.items() if k != "resume"}
     config_path = run_dir / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else None
     if config is not None:
         if {k: config.get(k) for k in what} != what:
             raise ExperimentError(f"{run_dir} holds a different run ({config_path}); choose another --runs directory")
+        # the domain's own agent arguments may have changed since (a run_dir moved with its runs is the same run)
+        changed = sorted(k for k in set(config.get("agent_args", recorded)) | set(recorded)
+                         if k != "run_dir" and config.get("agent_args", recorded).get(k) != recorded.get(k))
+        if changed:
+            raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
+                                  "changed since?); choose another --runs directory")
         if config.get("finished"):
             return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}
+    config = {**(config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}), "agent_args": recorded}
     write_json(config_path, config)
 
-    resume = (run_dir / "checkpoints" / "latest.pt").exists()
     if not resume:
         _clear_records(run_dir)
     chosen = build_curriculum(spec, curriculum, seed, options)
     callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress, **feeding)
-    standard = {"seed": seed, "total_timesteps": steps, "run_dir": str(run_dir), "resume": resume,
-                "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
-    # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
-    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
-    config["agent_args"] = {k: v for k, v in arguments.items() if k != "resume"}
-    write_json(config_path, config)
     try:
         result = agent.train(agent.Args(**arguments), make_env=spec.make_env, callbacks=callbacks)
     finally:

@@ -168,3 +168,12 @@ def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path):
     assert all(e["applied"]["distance"] > 0 for e in episodes)
     out = tmp_path / "teacher.png"
     assert main(["plot", str(tmp_path), "-o", str(out)]) == 0 and out.stat().st_size > 0
+
+
+def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
+    run_dir = run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["agent_args"]["rate"] = 0.5  # as if the domain file had changed the student since
+    (run_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ExperimentError, match=r"other agent arguments \(rate;"):
+        run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
