@@ -157,21 +157,21 @@ class TerrainWalker(BipedalWalker):
                                              ("stairs", task["stair_width"] or task["stair_steps"])) if present]
         self.terrain, self.obstacles = [], []
         self.terrain_x, self.terrain_y = [0.0], [TERRAIN_HEIGHT]
-        self._step, self._velocity = 0, 0.0
+        self._column, self._velocity = 0, 0.0
         self._ground(TERRAIN_STARTPAD)
         finish = TERRAIN_LENGTH - TERRAIN_GRASS
         while kinds:
             obstacle = self._draw_obstacle(str(rng.choice(kinds)))
-            if self._step + obstacle["length"] + TERRAIN_GRASS > finish:
+            if self._column + obstacle["length"] + TERRAIN_GRASS > finish:
                 break
             self._build(obstacle)
             self._ground(int(rng.integers(TERRAIN_GRASS // 2, TERRAIN_GRASS)))
-        self._ground(TERRAIN_LENGTH - 1 - self._step)
+        self._ground(TERRAIN_LENGTH - 1 - self._column)
         self._outline_to_bodies()
 
     def _draw_obstacle(self, kind: str) -> dict[str, Any]:
         rng, task = self.np_random, self.task
-        x = self._step * TERRAIN_STEP
+        x = self._column * TERRAIN_STEP
         if kind == "pit":
             width = int(rng.integers(PIT_WIDTH[task["pit_gap"]][0], PIT_WIDTH[task["pit_gap"]][1] + 1))
             return {"kind": "pit", "x": x, "width": width, "length": width}
@@ -209,17 +209,17 @@ class TerrainWalker(BipedalWalker):
         a random kick, scaled by the roughness, at every step past the start pad."""
         y = self.terrain_y[-1]
         for _ in range(steps):
-            self._step += 1
+            self._column += 1
             self._velocity = 0.8 * self._velocity + 0.01 * np.sign(TERRAIN_HEIGHT - y)
-            if self._step > TERRAIN_STARTPAD:
+            if self._column > TERRAIN_STARTPAD:
                 self._velocity += self.np_random.uniform(-1, 1) * self.roughness / SCALE
             y += self._velocity
-            self._point(self._step * TERRAIN_STEP, y)
+            self._point(self._column * TERRAIN_STEP, y)
 
     def _flat(self, steps: int) -> None:
         for _ in range(steps):
-            self._step += 1
-            self._point(self._step * TERRAIN_STEP, self.terrain_y[-1])
+            self._column += 1
+            self._point(self._column * TERRAIN_STEP, self.terrain_y[-1])
 
     def _point(self, x: float, y: float) -> None:
         self.terrain_x.append(x)
