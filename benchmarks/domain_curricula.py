@@ -2,7 +2,8 @@
 the domain's section of BENCHMARKS.md.
 
     .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --curricula sebn,uniform,anti,target --seeds 3 --steps 100000
-    .venv/bin/python -m benchmarks.domain_curricula robosuite_door --curricula sebn,uniform,target --seeds 3 --steps 100000
+    .venv/bin/python -m benchmarks.domain_curricula robosuite_door --curricula sebn,uniform,target --seeds 3 --steps 100000 \
+        --generation-size 20     # 500-step episodes: 100 per generation would be half the run
     .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --quick   # 2 seeds x 3k steps, scratch dir, print only
 
 Runs go to ``runs/bench-<domain>``: an interrupted benchmark resumes and completed runs
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--curricula", default="sebn,uniform,anti,target")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per run")
+    parser.add_argument("--generation-size", type=int, help="episodes per SEBN generation (default: the curriculum's 100)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 3k steps into a scratch directory; print only")
     args = parser.parse_args()
@@ -38,8 +40,9 @@ def main() -> None:
         args.seeds, args.steps, runs = 2, 3000, ROOT / "runs" / f"bench-{args.domain}-quick"
         agent_options = {"eval_every": 1000, "eval_episodes": 1, "learning_starts": 1000} if args.domain == "bipedalwalker" else \
             {"eval_every": 1000, "eval_episodes": 1, "num_steps": 256}
+    generations = {"generation_size": args.generation_size} if args.generation_size else {}
     outcomes = sweep(args.domain, curricula, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                     agent_options=agent_options)
+                     agent_options=agent_options, curriculum_options={"sebn": generations, "anti": generations})
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
@@ -48,8 +51,10 @@ def main() -> None:
     figure = ROOT / "benchmarks" / "results" / f"{args.domain}_curricula.png"
     lines = [f"## {args.domain} curricula (`benchmarks/domain_curricula.py`)", "",
              f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
-             f"--seeds {args.seeds} --steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
-             f"(what fits on this machine), 2 runs at a time on the 2 cores. Agent: {domain.agent} with "
+             f"--seeds {args.seeds} --steps {args.steps}"
+             + (f" --generation-size {args.generation_size}" if args.generation_size else "")
+             + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
+             f"(what fits on this machine), {args.workers} runs at a time on the 2 cores. Agent: {domain.agent} with "
              f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
              f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
              "(IQM over seeds, 95% stratified bootstrap intervals).", ""]
