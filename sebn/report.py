@@ -14,6 +14,8 @@ precipice"), computed with :mod:`scipy.stats`:
 * Probability of improvement ``P(X > Y)``: the chance that a run of the reference beats a
   run of the other curriculum on the main final metric, ties counting half (the
   Mann-Whitney U statistic over ``n * m``); its interval comes from the same bootstrap.
+* During training: the mean of a run's training-time evaluations (``evals.csv``, the
+  area under its learning curve over its length): less noisy than the last one alone.
 * Steps to a threshold: the first evaluation step at which the training-time evaluation
   (``evals.csv``) reached it. A run that never did counts as its full budget, so an IQM
   over such runs is a lower bound, shown as ``>=``.
@@ -143,6 +145,7 @@ class Row:
     label: str
     runs: int
     final: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # env -> (iqm, low, high)
+    during: tuple[float, float, float] | None = None  # the training-time evaluation's mean over the run
     to_threshold: tuple[float, float, float] | None = None
     reached: int = 0
     improvement: tuple[float, float, float] | None = None  # P(reference > this)
@@ -188,6 +191,9 @@ def summarise(paths: list[Path], threshold: float | None = None, reference: str 
             for env in envs:
                 values = np.array([r.final.get(env, np.nan) for r in runs])
                 row.final[env] = (float(iqm(values)), *stratified_interval([values], iqm))
+            if all(len(r.curve) for r in runs):
+                means = np.array([r.curve.mean() for r in runs])
+                row.during = (float(iqm(means)), *stratified_interval([means], iqm))
             if limit is not None and all(len(r.curve) for r in runs):
                 reached = [steps_to(r, limit) for r in runs]
                 steps = np.array([s for s, _ in reached])
@@ -216,13 +222,14 @@ def to_markdown(reports: list[DomainReport], plots: dict[str, str] | None = None
     for report in reports:
         digits = 2 if report.metric == "eval/success_rate" else 1
         what = report.metric.removeprefix("eval/").replace("_", " ")
-        header = ["curriculum", "runs", *(f"final {what}: {env}" for env in report.envs)]
+        header = ["curriculum", "runs", *(f"final {what}: {env}" for env in report.envs), f"{what} during training (mean)"]
         if report.threshold is not None:
             header.append(f"env steps to {what} {report.threshold:g} (runs reaching)")
         header.append(f"P({report.reference} > curriculum)")
         lines += [f"## {report.domain}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in report.rows:
-            cells = [row.label, str(row.runs), *(_cell(row.final[env], digits) for env in report.envs)]
+            cells = [row.label, str(row.runs), *(_cell(row.final[env], digits) for env in report.envs),
+                     "-" if row.during is None else _cell(row.during, digits)]
             if report.threshold is not None:
                 if row.to_threshold is None:
                     cells.append("-")

@@ -76,6 +76,8 @@ def test_summary_of_a_fixed_table(tmp_path):
     # never reaching counts as the budget: sebn [2000, 3000, 2000, 5000] -> IQM of 2000, 3000
     assert rows["sebn"].to_threshold[0] == pytest.approx(2500) and rows["sebn"].reached == 3
     assert rows["uniform"].to_threshold[0] == pytest.approx(4500) and rows["uniform"].reached == 2
+    # evaluations 0.1 before reaching, 0.6 after, at 1000..5000: sebn [0.5, 0.4, 0.5, 0.1] -> IQM 0.45
+    assert rows["sebn"].during[0] == pytest.approx(0.45)
     assert rows["sebn"].improvement is None
     assert rows["uniform"].improvement[0] == pytest.approx(12 / 16)
     low, high = rows["sebn"].final["hardest"][1:]
