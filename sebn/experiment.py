@@ -217,6 +217,7 @@ class ExperimentCallbacks(CurriculumFeeder):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Back to the checkpoint: its curriculum, and the records written up to it."""
         super().load_state_dict(state)
+        self.teacher_updates = getattr(self.curriculum, "updates", 0)  # logged up to the checkpoint
         self.episodes.close()
         self.generations.close()
         _keep_first(self.run_dir / "episodes.jsonl", self.delivered)
