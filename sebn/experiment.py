@@ -283,8 +283,9 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
         if {k: config.get(k) for k in what} != what:
             raise ExperimentError(f"{run_dir} holds a different run ({config_path}); choose another --runs directory")
         # the domain's own agent arguments may have changed since (a run_dir moved with its runs is the same run)
-        changed = sorted(k for k in set(config.get("agent_args", recorded)) | set(recorded)
-                         if k != "run_dir" and config.get("agent_args", recorded).get(k) != recorded.get(k))
+        previous = {k: v for k, v in config.get("agent_args", recorded).items() if k != "run_dir"}
+        current = {k: v for k, v in recorded.items() if k != "run_dir"}
+        changed = sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
         if changed:
             raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
                                   "changed since?); choose another --runs directory")

@@ -27,7 +27,6 @@ terrain, the teacher domains' default start distribution).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ import numpy as np
 from scipy.stats import bootstrap, trim_mean
 
 from sebn.experiment import curriculum_label
-from sebn.plots import find_runs, plot_runs
+from sebn.plots import RunsError, find_runs, plot_runs, read_evals
 
 CONFIDENCE = 0.95
 RESAMPLES = 5000
@@ -119,13 +118,10 @@ def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
     if metric is None:
         metric = "success_rate" if all("eval/success_rate" in m for m in envs.values()) else "episodic_return"
     metric = f"eval/{metric}"
-    steps, curve = np.zeros(0), np.zeros(0)
-    if (run_dir / "evals.csv").exists():
-        with (run_dir / "evals.csv").open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows and metric in rows[0]:
-            steps = np.array([float(r["step"]) for r in rows])
-            curve = np.array([float(r[metric]) for r in rows])
+    try:
+        steps, curve, _ = read_evals(run_dir, metric.removeprefix("eval/"))
+    except (RunsError, KeyError):  # no evaluations during training, or not of this metric
+        steps, curve = np.zeros(0), np.zeros(0)
     return RunSummary(domain=config["domain"], label=curriculum_label(config["curriculum"], config.get("curriculum_options", {})),
                       seed=int(config["seed"]), final={name: float(m[metric]) for name, m in envs.items()}, steps=steps,
                       curve=curve, budget=int(final_json.get("global_step", config["steps"])), metric=metric)
@@ -249,8 +245,6 @@ def write_report(paths: list[Path], output: Path, threshold: float | None = None
     """Summarise, plot each domain's runs next to ``output`` and write the Markdown."""
     reports = summarise(paths, threshold, reference, metric)
     if not reports:
-        from sebn.plots import RunsError
-
         raise RunsError(f"no finished runs (with final.json) in {', '.join(map(str, paths))}")
     output.parent.mkdir(parents=True, exist_ok=True)
     plots = {}
