@@ -56,21 +56,28 @@ def test_a_short_run_writes_every_file(tmp_path):
         run("doorkey", "sebn", seed=0, steps=9999, runs=tmp_path, progress=False)
 
 
-def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
-    command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS]
+def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) -> None:
+    """Start ``command`` and SIGKILL it once a checkpoint whose callback state passes
+    ``ready`` exists and episodes were recorded beyond it."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    run_dir = tmp_path / "doorkey" / "sebn" / "seed0"
     checkpoint = run_dir / "checkpoints" / "latest.pt"
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        if checkpoint.exists():  # kill once records exist beyond the checkpoint
-            saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
-            if len((run_dir / "episodes.jsonl").read_text().splitlines()) > saved + 3:
+        if checkpoint.exists():
+            saved = torch.load(checkpoint, weights_only=True)["callbacks"]
+            if ready(saved) and len((run_dir / "episodes.jsonl").read_text().splitlines()) > saved["delivered"] + 3:
                 break
         time.sleep(0.05)
     assert process.poll() is None, process.stderr.read().decode()
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS]
+    run_dir = tmp_path / "doorkey" / "sebn" / "seed0"
+    checkpoint = run_dir / "checkpoints" / "latest.pt"
+    kill_past_checkpoint(command, run_dir)
     before = read_jsonl(run_dir / "episodes.jsonl")
     at_kill = len(before)
     saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
@@ -145,6 +152,21 @@ def test_curricula_are_checked_against_the_domain(tmp_path):
         run("pointmaze", "sebn", steps=100, runs=tmp_path, progress=False)
     with pytest.raises(ExperimentError, match="domain doorkey takes the curricula sebn, anti, uniform, target, alp-gmm"):
         run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)
+
+
+def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "run", "pointmaze", "--curriculum", "gradient", "--teacher-batch", "4",
+               "--steps", "6000", "--checkpoint-every", "200", "--no-progress", "--runs", str(tmp_path),
+               *(f"--agent={k}={json.dumps(v)}" for k, v in {**TINY_SAC, "eval_every": 3000}.items())]
+    run_dir = tmp_path / "pointmaze" / "gradient-mean_norm" / "seed0"
+    # the checkpoint's teacher has updated, and the first episodes after it do not complete a batch
+    kill_past_checkpoint(command, run_dir, ready=lambda saved: saved["curriculum"]["updates"] >= 1
+                         and len(saved["curriculum"]["batch"]) <= 2)
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tickets = [e["ticket"] for e in read_jsonl(run_dir / "episodes.jsonl")]
+    assert len(tickets) == len(set(tickets))
+    assert json.loads((run_dir / "config.json").read_text())["finished"]
 
 
 @pytest.mark.parametrize("domain,steps", [("antmaze", 1000), ("adroit_relocate", 450)])  # episodes: up to 700 and 200 steps
