@@ -21,6 +21,11 @@ truncated (robosuite's ``GymWrapper`` calls that a termination); the target
 ``goalreached`` is robosuite's own success check (hinge past 0.3 rad) at any step, reported
 in the last ``info`` as ``targets`` and ``is_success``.
 
+When the simulation diverges (MuJoCo's "Nan, Inf or huge value in QACC" warning: about once
+in a few thousand steps of bang-bang actions held against the door), MuJoCo resets the whole
+state to the model's rest pose and goes on; what follows is no longer the episode that was
+asked for, so the episode is truncated there, with ``unstable: True`` in its last ``info``.
+
 Example:
     >>> env = DoorTaskEnv()
     >>> _, info = env.reset(seed=0, options={"task": {"mass": 2, "lock": 0}})
@@ -110,16 +115,21 @@ class DoorTaskEnv(gym.Env):
         self.suite.rng = self.suite.placement_initializer.rng = self.np_random
         observation = self.suite.reset()
         self.elapsed, self.opened = 0, False
+        self.divergences = self._divergences()
         return self._flatten(observation), {"task": dict(self.task), "mass_kg": mass_kg(self.task["mass"])}
 
     def step(self, action):
         observation, reward, _, info = self.suite.step(np.asarray(action, dtype=np.float64))
         self.elapsed += 1
         self.opened = self.opened or bool(self.suite._check_success())
-        truncated = self.elapsed >= self.horizon
+        unstable = self._divergences() > self.divergences
+        truncated = self.elapsed >= self.horizon or unstable
         if truncated:
-            info = {**info, "targets": {"goalreached": int(self.opened)}, "is_success": self.opened}
+            info = {**info, "targets": {"goalreached": int(self.opened)}, "is_success": self.opened, "unstable": unstable}
         return self._flatten(observation), float(reward), False, truncated, info
+
+    def _divergences(self) -> int:
+        return int(self.suite.sim.data._data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number)
 
     def close(self) -> None:
         self.suite.close()

@@ -80,6 +80,19 @@ def test_success_is_robosuites_check_and_the_horizon_truncates():
         env.close()
 
 
+def test_a_diverging_simulation_truncates_the_episode(door):
+    still = np.zeros(door.action_space.shape, dtype=np.float32)
+    door.reset(seed=0, options={"task": HARDEST})
+    *_, truncated, _ = door.step(still)
+    assert not truncated
+    door.suite.sim.data.qfrc_applied[0] = 1e20  # MuJoCo warns and resets its whole state
+    *_, terminated, truncated, info = door.step(still)
+    assert truncated and not terminated and info["unstable"] and info["targets"] == {"goalreached": 0}
+    door.reset(seed=0)
+    *_, truncated, _ = door.step(still)
+    assert not truncated
+
+
 def test_seed_reproduces_the_start(door):
     first, _ = door.reset(seed=7)
     other, _ = door.reset(seed=8)
