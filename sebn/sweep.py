@@ -20,6 +20,9 @@ Example:
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -145,7 +148,8 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
     def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
         crashed = []
         # spawn: each run starts from a clean interpreter (torch threads, simulators' globals)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_stop_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(task, job): index for index, job in enumerate(jobs)}
             for future in as_completed(futures):
                 try:
@@ -153,7 +157,8 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
                 except BrokenProcessPool:
                     crashed.append(futures[future])
         for index in sorted(crashed):
-            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as alone:
+            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_stop_with_parent,
+                                     initargs=(os.getpid(),)) as alone:
                 try:
                     yield index, alone.submit(task, jobs[index]).result()
                 except BrokenProcessPool:
@@ -161,6 +166,19 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
                     yield index, Outcome(job.label, job.seed, str(job.run_dir), "failed", "the worker process died (twice)")
 
     return submit
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Pool initializer: a worker whose sweep was killed stops within a second rather than
+    finishing its run unseen (a restarted sweep would then run it twice, into the same
+    directory); its run resumes from its last checkpoint."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def on_ray(address: str) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:

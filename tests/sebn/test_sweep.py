@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +42,19 @@ def test_pool_and_ray_give_identical_runs(tmp_path):
     assert episodes(tmp_path / "pool", "sebn", 0) != episodes(tmp_path / "pool", "sebn", 1)
 
 
+def live_processes_in_group(group: int) -> list[int]:
+    """Processes of a process group that are neither gone nor zombies (Linux ``/proc``)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
 def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
     command = [sys.executable, "-m", "sebn.cli", "sweep", "student_doorkey", "--curricula", "sebn,uniform", "--seeds", "0-1",
                "--steps", "3000", "--workers", "1", "--runs", str(tmp_path), "--no-progress"]
@@ -53,8 +66,12 @@ def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
             assert time.monotonic() < deadline and process.poll() is None, "the first run did not finish"
             time.sleep(0.2)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        process.kill()  # the sweep only: its worker must notice and stop
         process.wait()
+    deadline = time.monotonic() + 10
+    while live_processes_in_group(process.pid):
+        assert time.monotonic() < deadline, "the killed sweep's worker went on"
+        time.sleep(0.2)
     done_before = json.loads((first_run / "config.json").read_text())
     unfinished = [d for d in (tmp_path / "student_doorkey").glob("*/seed*") if not (d / "final.json").exists()]
     assert unfinished or pytest.skip("the sweep finished before it could be killed")
