@@ -105,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot", help="learning curves and curriculum pictures of runs")
     plot.add_argument("runs", nargs="+", help="run directories, or directories holding them")
     plot.add_argument("-o", "--output", required=True, help="image file to write")
-    plot.add_argument("--ema", type=float, default=0.0, help="exponential smoothing weight in [0, 1) (the paper's; 0: none)")
+    plot.add_argument("--ema", type=float, default=0.0, help="exponential smoothing weight in [0, 1), debiased as in TensorBoard (0: none)")
     plot.set_defaults(run=_plot)
 
     report = commands.add_parser("report", help="IQM tables with bootstrap intervals and plots of finished runs")
