@@ -147,9 +147,7 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
 
     def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
         crashed = []
-        # spawn: each run starts from a clean interpreter (torch threads, simulators' globals)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_stop_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with _pool(workers) as pool:
             futures = {pool.submit(task, job): index for index, job in enumerate(jobs)}
             for future in as_completed(futures):
                 try:
@@ -157,8 +155,7 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
                 except BrokenProcessPool:
                     crashed.append(futures[future])
         for index in sorted(crashed):
-            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"), initializer=_stop_with_parent,
-                                     initargs=(os.getpid(),)) as alone:
+            with _pool(1) as alone:
                 try:
                     yield index, alone.submit(task, jobs[index]).result()
                 except BrokenProcessPool:
@@ -166,6 +163,12 @@ def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[
                     yield index, Outcome(job.label, job.seed, str(job.run_dir), "failed", "the worker process died (twice)")
 
     return submit
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # spawn: each run starts from a clean interpreter (torch threads, simulators' globals)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_stop_with_parent,
+                               initargs=(os.getpid(),))
 
 
 def _stop_with_parent(parent: int) -> None:
