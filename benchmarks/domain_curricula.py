@@ -53,8 +53,9 @@ def main() -> None:
              f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
              f"--seeds {args.seeds} --steps {args.steps}"
              + (f" --generation-size {args.generation_size}" if args.generation_size else "")
+             + (f" --workers {args.workers}" if args.workers != 2 else "")
              + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
-             f"(what fits on this machine), {args.workers} runs at a time on the 2 cores. Agent: {domain.agent} with "
+             f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {domain.agent} with "
              f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
              f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
              "(IQM over seeds, 95% stratified bootstrap intervals).", ""]

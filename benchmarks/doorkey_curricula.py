@@ -76,7 +76,7 @@ def main() -> None:
     lines = [
         "## DoorKey curricula (`benchmarks/doorkey_curricula.py`)", "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}`; "
-        f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, 2 runs at a time on the 2 cores. PPO options "
+        f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
         f"episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
         f"{args.eval_episodes} episodes with sampled actions every {max(args.steps // 20, 1):,} steps; the finished agent "
