@@ -1,6 +1,6 @@
 """Exact scoring and fitting, measured side by side in one run; writes BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks.bench_inference            # full run (~3 min)
+    .venv/bin/python -m benchmarks.bench_inference            # full run (under a minute)
     .venv/bin/python -m benchmarks.bench_inference --quick    # smaller repeats, no file
 
 Compared, all on one core:
@@ -89,6 +89,8 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
     t_compile = median_time(lambda: Scorer(net), repeats * 5)
     t_per_setting = median_time(per_setting, max(repeats // 2, 1))
     t_joint = median_time(joint_query, repeats * 2)
+    a, b = torch.rand(len(settings), dtype=DTYPE), torch.rand(len(settings), dtype=DTYPE)
+    t_op = median_time(lambda: a + b, repeats * 200)
     rows = [
         "| method (405 BipedalWalker settings, 1 target) | median time | vs sebn evaluate |",
         "|---|---|---|",
@@ -100,7 +102,24 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
         "",
         f"All three agree: max |difference| = {agree:.1e}.",
     ]
-    return rows, {"eval": t_eval, "trusted": t_trusted, "per_setting": t_per_setting, "joint": t_joint, "agree": agree}
+    return rows, {"eval": t_eval, "trusted": t_trusted, "per_setting": t_per_setting, "joint": t_joint, "agree": agree, "op": t_op}
+
+
+def goal_verdicts(score: dict) -> str:
+    def against(baseline: str, goal: int) -> str:
+        ratios = [score[baseline] / score[path] for path in ("eval", "trusted")]
+        reached = " and ".join(p for p, r in zip(("validated", "trusted"), ratios) if r >= goal) or "neither"
+        return f"at least {goal:,}x over {'per-setting VE' if baseline == 'per_setting' else 'the joint query'}: measured {ratios[0]:,.0f}x validated, {ratios[1]:,.0f}x trusted (reached: {reached})"
+
+    return (
+        f"Goals: {against('per_setting', 10_000)}; {against('joint', 100)}. "
+        "pgmpy builds its model from theta and checks it (`check_model`) once, before it is timed, so the "
+        "like-for-like sebn row is the trusted one; the validated row also checks and renormalises theta on every call. "
+        f"One eager torch operation on 405 doubles (`a + b`) takes {score['op'] * 1e6:.1f} µs here, timed in the same run; "
+        "the trusted call is eight of them (`cat`, `mm`, `prod`, `index_select`, `addcmul` and three views) plus the Python "
+        f"around them. 100x over the joint query means the whole call in {score['joint'] / 100 * 1e6:.1f} µs, about "
+        f"{score['joint'] / 100 / score['op']:.0f} such operations: out of reach for eager torch called from Python."
+    )
 
 
 def bench_growth(repeats: int, sizes) -> list[str]:
@@ -186,11 +205,7 @@ def main() -> None:
             "",
             *score_rows,
             "",
-            f"Goals: at least 10,000x over per-setting VE (measured {score['per_setting'] / score['eval']:,.0f}x validated, "
-            f"{score['per_setting'] / score['trusted']:,.0f}x trusted) and at least 100x over the joint query (measured "
-            f"{score['joint'] / score['eval']:,.0f}x validated, {score['joint'] / score['trusted']:,.0f}x trusted): not reached. "
-            "The evaluation is a handful of eager tensor operations at a few µs each on this machine; the joint-query goal "
-            "would need under 10 µs for the whole call.",
+            goal_verdicts(score),
             "",
             "How time grows with the number of settings (synthetic specs: env variables with 3 values, 4 competencies "
             "with 3 levels, 2 lines per env variable, 1 target):",

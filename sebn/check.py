@@ -159,11 +159,13 @@ def _random_log_tails(net: SEBN, generator: torch.Generator) -> torch.Tensor:
 
 
 def _probs(net: SEBN, terms: Terms, log_tails: torch.Tensor) -> torch.Tensor:
-    tails, start = [], 0
+    probs, start = [], 0
+    zero, one = torch.zeros(1, dtype=DTYPE), torch.ones(1, dtype=DTYPE)
     for n in net.n_levels:
-        tails.append(torch.cat([torch.ones(1, dtype=DTYPE), log_tails[start : start + n - 1].exp()]))
+        tails = log_tails[start : start + n - 1].exp()
+        probs.append(torch.cat([one, tails]) - torch.cat([tails, zero]))  # P(C = k) = P(C >= k) - P(C >= k + 1)
         start += n - 1
-    return terms.evaluate(torch.cat(tails)[None])[0]
+    return terms.evaluate(torch.cat(probs)[None])[0]
 
 
 def _rref(rows: np.ndarray, tol: float = 1e-9) -> list[np.ndarray]:

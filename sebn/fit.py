@@ -82,8 +82,8 @@ class SufficientStats:
 
     def log_likelihood(self, net: SEBN, theta, rates=None) -> torch.Tensor:
         """``[S]`` exact marginal log-likelihood of the summarised rollouts."""
-        tails, rates, _ = prepare(net, theta, rates, validate=False)
-        probs = self.terms.evaluate(tails, rates)
+        flat, rates, _ = prepare(net, theta, rates, validate=False)
+        probs = self.terms.evaluate(flat, rates)
         return (self.counts * probs.clamp_min(1e-300).log()).sum(-1)
 
 

@@ -32,56 +32,65 @@ from functools import cached_property
 
 import torch
 
-from sebn.network import DTYPE, SEBN
+from sebn.network import DTYPE, SUM_TOLERANCE, SEBN
 
 Theta = Mapping[str, torch.Tensor]
 
 
-def flat_tails(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Tensor, bool]:
-    """Tail probabilities ``q[S, sum L]``, ``q[:, offset_i + k] = P(C_i >= k)``, and
-    whether theta was batched (``[S, L]`` entries rather than ``[L]``).
+def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Tensor, bool]:
+    """Theta as one ``[S, sum L]`` row of level probabilities per draw (competencies in
+    ``net.base`` order), and whether it was batched (``[S, L]`` entries rather than ``[L]``).
 
     Args:
-        validate: check names, shapes and that each entry is a probability vector (then
-            renormalise away rounding); internal callers with softmax outputs skip it.
+        validate: check names, shapes and that each entry is a probability vector
+            (summing to 1 within ``SUM_TOLERANCE``), then renormalise away rounding.
+            ``False`` trusts theta to hold ``DTYPE`` tensors of the right shapes, as the
+            fitter's results do, and checks nothing: the fast path for hot loops.
 
     Raises:
         ValueError: naming the competency at fault.
     """
-    parts = []
-    for name, n_levels in zip(net.base, net.n_levels):
-        if name not in theta:
-            raise ValueError(f"theta has no entry for base competency '{name}' (it has: {', '.join(theta) or 'none'})")
-        probs = torch.as_tensor(theta[name], dtype=DTYPE)
-        if probs.shape[-1] != n_levels or probs.dim() > 2:
-            raise ValueError(f"theta['{name}'] has shape {tuple(probs.shape)}; the spec gives {name} levels 0..{n_levels - 1}")
-        parts.append(probs)
-    batched = parts[0].dim() == 2 if parts else False
-    if any((p.dim() == 2) != batched for p in parts):
-        raise ValueError("theta mixes point ([L]) and batched ([S, L]) entries")
+    if validate:
+        parts = [_checked_entry(theta, name, n_levels) for name, n_levels in zip(net.base, net.n_levels)]
+    else:
+        parts = [theta[name] for name in net.base]
     if not parts:
         return torch.ones(1, 0, dtype=DTYPE), False
-    flat = torch.cat(parts, dim=-1) if batched else torch.cat(parts)[None]
-    tails = flat @ net.tail_matrix
+    batched = parts[0].dim() == 2
+    try:
+        flat = torch.cat(parts, dim=-1) if batched else torch.cat(parts)[None]
+    except RuntimeError:
+        shapes = ", ".join(f"{name}: {tuple(p.shape)}" for name, p in zip(net.base, parts))
+        raise ValueError(f"theta's entries must be all [L] or all [S, L] with one S (got {shapes})") from None
     if validate:
-        totals = flat @ net.level_blocks
-        if flat.min() < 0 or (totals - 1).abs().max() > 1e-6:
-            bad = next(name for name, p in zip(net.base, parts) if (p < 0).any() or ((p.sum(-1) - 1).abs() > 1e-6).any())
+        matrix, offset = net.simplex_check
+        if not float(torch.addmm(offset, flat, matrix).min()) >= 0:  # written so NaN fails too
+            bad = next(name for name, p in zip(net.base, parts) if not ((p >= 0).all() and ((p.sum(-1) - 1).abs() <= SUM_TOLERANCE).all()))
             raise ValueError(f"theta['{bad}'] must be probabilities summing to 1, got {theta[bad]}")
-        tails = tails / totals[:, net.level_owner]
-    return tails, batched
+        flat = flat / torch.mm(flat, net.level_totals)
+    return flat, batched
+
+
+def _checked_entry(theta: Theta, name: str, n_levels: int) -> torch.Tensor:
+    probs = theta.get(name)
+    if probs is None:
+        raise ValueError(f"theta has no entry for base competency '{name}' (it has: {', '.join(theta) or 'none'})")
+    probs = torch.as_tensor(probs, dtype=DTYPE)
+    if probs.dim() not in (1, 2) or probs.shape[-1] != n_levels:
+        raise ValueError(f"theta['{name}'] has shape {tuple(probs.shape)}; the spec gives {name} levels 0..{n_levels - 1}")
+    return probs
 
 
 def prepare(net: SEBN, theta: Theta, rates=None, validate: bool = True):
-    """Tails ``q[S, sum L]``, rates (``None`` for the spec's, else ``success[S, m]``,
-    ``slip[S, m]`` on the same batch size) and whether the inputs were batched."""
-    tails, batched = flat_tails(net, theta, validate)
+    """Flat theta ``[S, sum L]`` (:func:`flat_theta`), rates (``None`` for the spec's, else
+    ``success[S, m]``, ``slip[S, m]`` on the same batch size) and whether the inputs were batched."""
+    flat, batched = flat_theta(net, theta, validate)
     if rates is None:
-        return tails, None, batched
+        return flat, None, batched
     success, slip = (torch.atleast_2d(torch.as_tensor(r, dtype=DTYPE)) for r in rates)
-    draws = max(success.shape[0], tails.shape[0])
+    draws = max(success.shape[0], flat.shape[0])
     batched = batched or draws > 1
-    return tails.expand(draws, -1), (success.expand(draws, -1), slip.expand(draws, -1)), batched
+    return flat.expand(draws, -1), (success.expand(draws, -1), slip.expand(draws, -1)), batched
 
 
 @dataclass
@@ -91,47 +100,61 @@ class Terms:
     Row ``r`` of the batch is ``sum`` over the terms ``j`` with ``row[j] = r`` of
 
         sign_j * prod_u slip_u^slip_power[j, u] * (success_u - slip_u)^gain_power[j, u]
-               * prod_i q[index[j, i]]
+               * prod_i P(C_i >= need[j, i])
 
-    where ``q`` are the flat tail probabilities (:func:`flat_tails`), so ``index[j, i]``
-    points at ``P(C_i >= need_i)``. Compiling once and evaluating many times is what makes
-    scoring and fitting fast: the structure depends only on the requirement tensors, and
-    under the spec's rates the coefficients are constants too.
+    Compiling once and evaluating many times is what makes scoring and fitting fast: the
+    structure depends only on the requirement tensors, and under the spec's rates the
+    coefficients are constants too. Many terms share a requirement vector, so each
+    distinct one is computed once per evaluation: one matrix product gathers its tail
+    probabilities from flat theta (``tail_matrix`` columns) and one ``prod`` joins them.
     """
 
     row: torch.Tensor
     sign: torch.Tensor
     slip_power: torch.Tensor
     gain_power: torch.Tensor
-    index: torch.Tensor
+    need: torch.Tensor
     n_rows: int
     spec_coef: torch.Tensor
-    index_base: tuple[int, ...]
+    tail_matrix: torch.Tensor
+    level_offsets: torch.Tensor
 
-    def evaluate(self, tails: torch.Tensor, rates: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """``[S, n_rows]`` values for flat tails ``[S, sum L]`` and rates (``[S, m]`` each,
-        or ``None`` for the spec's)."""
+    def evaluate(self, flat: torch.Tensor, rates: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``[S, n_rows]`` values for flat theta ``[S, sum L]`` (:func:`flat_theta`) and
+        rates (``[S, m]`` each, or ``None`` for the spec's)."""
+        gather, n_needs, n_base, term_need = self._distinct_needs
+        joint = torch.mm(flat, gather).view(len(flat), n_needs, n_base).prod(-1)
         if rates is None:
-            constant, index, coef, row = self._spec_plan
-            value = coef * tails[:, index].prod(-1)
+            constant, term_need, coef, row = self._spec_plan
+            value = joint.index_select(1, term_need)
             if row is None:
-                return value + constant
-            return constant.repeat(value.shape[0], 1).index_add_(1, row, value)
-        coef = self.sign * _rate_products(rates, self.slip_power, self.gain_power)
-        value = coef * tails[:, self.index].prod(-1)
+                return torch.addcmul(constant, coef, value)
+            return constant.repeat(value.shape[0], 1).index_add_(1, row, coef * value)
+        value = self.sign * _rate_products(rates, self.slip_power, self.gain_power) * joint.index_select(1, term_need)
         return torch.zeros(value.shape[0], self.n_rows, dtype=DTYPE).index_add_(1, self.row, value)
+
+    @cached_property
+    def _distinct_needs(self):
+        """The ``tail_matrix`` columns of the distinct requirement vectors, how many
+        vectors and base competencies (``D``, ``B``), and which vector each term needs."""
+        if self.need.shape[1]:
+            need, term_need = torch.unique(self.need, dim=0, return_inverse=True)
+        else:  # no base competencies: every term needs the same (empty) vector
+            need, term_need = self.need[:1], torch.zeros(len(self.need), dtype=torch.long)
+        return self.tail_matrix[:, (need + self.level_offsets).flatten()], *need.shape, term_need
 
     @cached_property
     def _spec_plan(self):
         """Under the spec's rates: the terms that need no competency summed into a constant
-        per row, and the rest; ``row`` is ``None`` when those are exactly one per row in
-        order (a single target without parents), so no scatter is needed."""
-        free = (self.index == self.index.new_tensor(self.index_base)).all(dim=-1) if self.index.numel() else torch.ones(len(self.row), dtype=torch.bool)
+        per row; for the rest, which distinct requirement vector each needs, their
+        coefficients and their rows, ``None`` when those are exactly one per row in order
+        (a single target without parents), so no scatter is needed."""
+        free = (self.need == 0).all(dim=-1)
         constant = torch.zeros(self.n_rows, dtype=DTYPE).index_add_(0, self.row[free], self.spec_coef[free])
         keep = ~free
         row = self.row[keep]
         in_order = len(row) == self.n_rows and torch.equal(row, torch.arange(self.n_rows))
-        return constant, self.index[keep], self.spec_coef[keep], None if in_order else row
+        return constant, self._distinct_needs[-1][keep], self.spec_coef[keep], None if in_order else row
 
     @staticmethod
     def stack(parts: Sequence[Terms]) -> Terms:
@@ -144,10 +167,11 @@ class Terms:
             torch.cat([p.sign for p in parts]),
             torch.cat([p.slip_power for p in parts]),
             torch.cat([p.gain_power for p in parts]),
-            torch.cat([p.index for p in parts]),
+            torch.cat([p.need for p in parts]),
             offsets[-1] + parts[-1].n_rows,
             torch.cat([p.spec_coef for p in parts]),
-            parts[0].index_base,
+            parts[0].tail_matrix,
+            parts[0].level_offsets,
         )
 
 
@@ -190,7 +214,7 @@ def compile_pattern(net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones
             parts.append((rows, torch.full((len(rows),), sign, dtype=DTYPE), slip_power[rows], gain_power[rows], need[rows]))
     row, sign, slip_power, gain_power, need = (torch.cat(x) for x in zip(*parts))
     spec_coef = sign * _rate_products(tuple(r[None] for r in net.rates()), slip_power, gain_power)[0]
-    return Terms(row, sign, slip_power, gain_power, need + net.level_offsets, n, spec_coef, tuple(net.level_offsets.tolist()))
+    return Terms(row, sign, slip_power, gain_power, need, n, spec_coef, net.tail_matrix, net.level_offsets)
 
 
 class Scorer:
@@ -198,7 +222,8 @@ class Scorer:
 
     The compiled terms depend only on the spec and the settings, so a curriculum that
     rescores the same candidates under a new theta every generation pays only for the
-    evaluation (a matrix product and one gather per competency).
+    evaluation: one matrix product gathers the tail probabilities of every distinct
+    requirement vector, one ``prod`` joins them, one gather and one ``addcmul`` apply them.
 
     Args:
         net: the network.
@@ -210,17 +235,20 @@ class Scorer:
         self.settings = net.settings() if settings is None else settings
         levels, parents = net.requirements(self.settings)
         self.terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
+        self.shape = (len(self.settings), len(net.targets))
+        # Setting-major rows, so the result is a view [N, m] with no transpose.
+        n_settings, n_targets = self.shape
+        self.terms.row = self.terms.row % n_settings * n_targets + self.terms.row // n_settings
 
     def __call__(self, theta: Theta, rates=None, validate: bool = True) -> torch.Tensor:
         """``[N, m]`` for a point theta, ``[S, N, m]`` for a batch; targets in ``net.targets`` order.
 
-        ``validate=False`` skips checking that theta holds probability vectors, for callers
-        whose theta comes from the fitter (a softmax) in a hot loop.
+        ``validate=False`` checks nothing (see :func:`flat_theta`), for callers whose theta
+        comes from the fitter in a hot loop.
         """
-        tails, rates, batched = prepare(self.net, theta, rates, validate)
-        probs = self.terms.evaluate(tails, rates)
-        probs = probs.reshape(-1, len(self.net.targets), self.settings.shape[0]).transpose(1, 2)
-        return probs if batched else probs[0]
+        flat, rates, batched = prepare(self.net, theta, rates, validate)
+        probs = self.terms.evaluate(flat, rates)
+        return probs.view(len(probs), *self.shape) if batched else probs.view(*self.shape)
 
 
 def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=None) -> torch.Tensor:
@@ -269,8 +297,8 @@ def observation_prob(net: SEBN, theta: Theta, settings: torch.Tensor, observed: 
     Returns:
         ``[S, n]`` probabilities (``S = 1`` for a point theta).
     """
-    tails, rates, _ = prepare(net, theta, rates)
-    return compile_observations(net, *net.requirements(settings), observed).evaluate(tails, rates)
+    flat, rates, _ = prepare(net, theta, rates)
+    return compile_observations(net, *net.requirements(settings), observed).evaluate(flat, rates)
 
 
 def competency_posterior(net: SEBN, theta: Theta, settings: torch.Tensor, observed: torch.Tensor, rates=None) -> dict[str, torch.Tensor]:
@@ -289,7 +317,7 @@ def competency_posterior(net: SEBN, theta: Theta, settings: torch.Tensor, observ
         competency -> ``[n, L]`` posterior probabilities.
     """
     batch = [torch.as_tensor(theta[name], dtype=DTYPE) for name in net.base if name in theta]
-    if flat_tails(net, theta)[1]:
+    if flat_theta(net, theta)[1]:
         raise ValueError("competency_posterior takes a point theta ([L] per competency)")
     # Clamp one competency to each of its levels in turn: one batched pass scores them all.
     variants = []

@@ -31,6 +31,8 @@ import torch
 from sebn.spec import Rule, Spec, dependency_graph
 
 DTYPE = torch.float64
+SUM_TOLERANCE = 1e-6
+"""How far from 1 a competency's probabilities may sum and still be taken (then renormalised)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class SEBN:
 
     # --- structure ------------------------------------------------------------------
 
-    @property
+    @cached_property
     def n_levels(self) -> tuple[int, ...]:
         """Number of levels of each base competency (top + 1)."""
         return tuple(self.spec.competencies[c] + 1 for c in self.base)
@@ -96,6 +98,22 @@ class SEBN:
     def level_blocks(self) -> torch.Tensor:
         """``[sum L, B]`` indicator: ``flat @ level_blocks`` sums each competency's levels."""
         return torch.nn.functional.one_hot(self.level_owner, len(self.base)).to(DTYPE)
+
+    @cached_property
+    def level_totals(self) -> torch.Tensor:
+        """``[sum L, sum L]``: ``flat @ level_totals`` puts each competency's sum at each of its levels."""
+        return self.level_blocks @ self.level_blocks.T
+
+    @cached_property
+    def simplex_check(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(A, b)`` such that ``flat @ A + b >= 0`` holds everywhere exactly when ``flat``
+        has a probability vector for each base competency: the columns are ``flat``,
+        ``sum - (1 - SUM_TOLERANCE)`` and ``(1 + SUM_TOLERANCE) - sum`` (one affine map and
+        one ``min`` check it all, the fast way in eager torch)."""
+        blocks = self.level_blocks
+        matrix = torch.cat([torch.eye(len(blocks), dtype=DTYPE), blocks, -blocks], dim=1)
+        lower, upper = (torch.full((len(self.base),), v, dtype=DTYPE) for v in (-(1 - SUM_TOLERANCE), 1 + SUM_TOLERANCE))
+        return matrix, torch.cat([torch.zeros(len(blocks), dtype=DTYPE), lower, upper])
 
     @cached_property
     def tail_matrix(self) -> torch.Tensor:

@@ -122,7 +122,7 @@ def test_fit_json_round_trip_and_validation():
     data = fit(net, records, method="svi", num_samples=50, svi_steps=200).to_json()
     assert set(data) >= {"theta", "method", "draws", "data"}
     theta = theta_from_json(net, data)
-    assert torch.allclose(score(net, theta), score(net, {k: torch.tensor(v) for k, v in data["theta"].items()}))
+    assert torch.allclose(score(net, theta), score(net, {k: torch.tensor(v, dtype=torch.float64) for k, v in data["theta"].items()}), atol=1e-15, rtol=0)
     assert rates_from_json(net, data) is None
     with pytest.raises(ValueError, match="summing to 1"):
         theta_from_json(net, {"theta": {**data["theta"], "unlock": [0.9, 0.9]}})

@@ -64,7 +64,7 @@ def test_batched_theta_equals_per_draw_scores():
     batched = score(net, stacked)
     assert batched.shape == (4, net.n_settings, len(net.targets))
     for s, theta in enumerate(draws):
-        assert torch.allclose(batched[s], score(net, theta), atol=1e-14)
+        assert torch.allclose(batched[s], score(net, theta), atol=1e-14, rtol=0)
 
 
 def test_batched_rates_broadcast_against_point_theta():
@@ -74,7 +74,7 @@ def test_batched_rates_broadcast_against_point_theta():
     slip = torch.tensor([[0.1], [0.01]], dtype=torch.float64)
     probs = score(net, theta, rates=(success, slip))
     assert probs.shape == (2, net.n_settings, 1)
-    assert torch.allclose(probs[1], score(net, theta, rates=(success[1], slip[1])))
+    assert torch.allclose(probs[1], score(net, theta, rates=(success[1], slip[1])), atol=1e-14, rtol=0)
 
 
 def test_hand_computed_target_on_target():
@@ -96,10 +96,23 @@ def test_theta_must_match_the_spec():
         score(net, {k: v for k, v in theta.items() if k != "unlock"})
     with pytest.raises(ValueError, match="summing to 1"):
         score(net, {**theta, "unlock": torch.tensor([0.5, 0.6])})
+    with pytest.raises(ValueError, match="'unlock'.*summing to 1"):
+        score(net, {**theta, "unlock": torch.tensor([1.2, -0.2])})
+    with pytest.raises(ValueError, match="'unlock'.*summing to 1"):
+        score(net, {**theta, "unlock": torch.tensor([float("nan"), 1.0])})
+    with pytest.raises(ValueError, match="all \\[L\\] or all \\[S, L\\]"):
+        score(net, {**theta, "unlock": theta["unlock"].expand(3, -1)})
+
+
+def test_theta_rounding_is_renormalised_and_lists_are_taken():
+    net = paper_net("robosuite_door")
+    theta = random_theta(net, 1)
+    off_by_rounding = {name: (probs * (1 + 5e-7)).tolist() for name, probs in theta.items()}
+    assert torch.allclose(score(net, off_by_rounding), score(net, theta), atol=1e-15, rtol=0)
 
 
 def test_spec_rate_fast_path_equals_the_general_rate_path():
     for name in PAPER_SPECS:
         net = paper_net(name)
         theta = random_theta(net, 5)
-        assert torch.allclose(score(net, theta), score(net, theta, rates=net.rates()), atol=1e-14)
+        assert torch.allclose(score(net, theta), score(net, theta, rates=net.rates()), atol=1e-14, rtol=0)
