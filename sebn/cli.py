@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("domain", choices=DOMAINS)
     sweep.add_argument("--curricula", type=_curricula, default=["sebn", "uniform", "anti", "target"],
                        help="comma-separated curricula (default sebn,uniform,anti,target; the teacher by reward: "
-                            "gradient-mean_norm, gradient-sum_norm)")
+                            "gradient-mean_norm, gradient-sum_norm); options as -key=value override the flags, e.g. "
+                            "sebn-generation_size=20 or gradient-mean_norm-batch_size=4")
     sweep.add_argument("--seeds", type=_seeds, default=[0, 1, 2, 3, 4], help="e.g. 0-4 or 0,2,7 (default 0-4)")
     sweep.add_argument("--workers", type=_positive_int, default=2, help="processes of the local pool (default 2)")
     sweep.add_argument("--ray", metavar="ADDRESS", help='run on a Ray cluster ("auto", "ray://host:10001", or "local")')
@@ -375,7 +376,10 @@ def _sweep(args) -> int:
     from sebn.sweep import SweepError, sweep
 
     allowed = load_domain(args.domain).curricula
-    wrong = [c for c in args.curricula if parse_curriculum_label(c)[0] not in allowed]
+    try:
+        wrong = [c for c in args.curricula if parse_curriculum_label(c)[0] not in allowed]
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if wrong:
         raise UsageError(f"domain {args.domain} takes the curricula {', '.join(allowed)}, not {', '.join(wrong)}")
     try:

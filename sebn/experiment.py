@@ -1,6 +1,7 @@
 """One experiment: a domain, a curriculum, an agent and a seed, into a run directory.
 
-``runs/<domain>/<curriculum>/seed<S>/`` holds (DESIGN.md section 8):
+``runs/<domain>/<label>/seed<S>/`` (:func:`curriculum_label`: the curriculum and the
+options it was given that differ from their defaults) holds (DESIGN.md section 8):
 
 * ``config.json``: what was run (domain, curriculum, seed, steps, options, agent
   arguments), the package version, the git commit, start and end times;
@@ -25,8 +26,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import importlib
+import inspect
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -38,7 +41,7 @@ import gymnasium as gym
 import numpy as np
 
 from sebn import __version__
-from sebn.curricula import CURRICULA, Episode, SpaceUniformCurriculum, TargetCurriculum, TaskSpace, make_curriculum
+from sebn.curricula import CURRICULA, Episode, SEBNCurriculum, SpaceUniformCurriculum, TargetCurriculum, TaskSpace, make_curriculum
 from sebn.feeder import CurriculumFeeder
 from sebn.network import SEBN
 from sebn.records import JsonlWriter, read_jsonl, write_json, write_jsonl
@@ -125,21 +128,72 @@ def build_curriculum(domain: Domain, name: str, seed: int, options: Mapping[str,
     return TargetCurriculum([{}], seed=seed)  # an empty task: the env's own start distribution
 
 
+FEEDER_OPTIONS = {"gradients": "actor", "clear_buffer": False}
+"""The teacher's options that go to the feeder rather than the curriculum, with their defaults."""
+
+
+def curriculum_options(name: str) -> dict[str, Any]:
+    """The options a curriculum takes (``curriculum_options`` of :func:`run`), with their
+    defaults, read from its constructor; empty for curricula without options."""
+    constructor = {"sebn": SEBNCurriculum, "anti": SEBNCurriculum, "gradient": GradientNormTeacher}.get(name)
+    if constructor is None:
+        return {}
+    parameters = inspect.signature(constructor).parameters.values()
+    set_by_run = {"seed", "space", "anti"}
+    defaults = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty and p.name not in set_by_run}
+    return {**defaults, **FEEDER_OPTIONS} if name == "gradient" else defaults
+
+
 def curriculum_label(name: str, options: Mapping[str, Any]) -> str:
-    """The run directory's curriculum part: the teacher's reward is part of its name."""
-    return f"gradient-{options.get('reward', 'mean_norm')}" if name == "gradient" else name
+    """The run directory's curriculum part: the name, the teacher's reward, then every
+    option that differs from its default as ``-key=value`` (sorted), so runs of one
+    curriculum with other options land side by side and reports tell them apart.
+
+    Example:
+        >>> curriculum_label("gradient", {"reward": "sum_norm", "batch_size": 16}), curriculum_label("sebn", {"generation_size": 20})
+        ('gradient-sum_norm', 'sebn-generation_size=20')
+    """
+    defaults = curriculum_options(name)
+    label = f"gradient-{options.get('reward', defaults['reward'])}" if name == "gradient" else name
+    changed = sorted(k for k, v in options.items() if k != "reward" and (k not in defaults or v != defaults[k]))
+    return "".join([label, *(f"-{k}={_label_value(options[k])}" for k in changed)])
+
+
+def _label_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+_LABEL_OPTION = re.compile(r"-([A-Za-z_]\w*)=(.*?)(?=-[A-Za-z_]\w*=|$)")
 
 
 def parse_curriculum_label(label: str) -> tuple[str, dict[str, Any]]:
-    """The curriculum and options a label names: ``gradient-sum_norm`` is the teacher
-    rewarded by ``sum_norm``; any other label is a curriculum's name.
+    """The curriculum and options a label names (:func:`curriculum_label`'s inverse):
+    ``gradient-sum_norm`` is the teacher rewarded by ``sum_norm``, ``-key=value`` parts
+    are options (values read as JSON where they parse, else as text).
+
+    Raises:
+        ValueError: an option the curriculum does not take.
 
     Example:
-        >>> parse_curriculum_label("gradient-sum_norm"), parse_curriculum_label("sebn")
-        (('gradient', {'reward': 'sum_norm'}), ('sebn', {}))
+        >>> parse_curriculum_label("gradient-sum_norm-batch_size=4"), parse_curriculum_label("alp-gmm")
+        (('gradient', {'reward': 'sum_norm', 'batch_size': 4}), ('alp-gmm', {}))
     """
-    name, _, reward = label.partition("-")
-    return (name, {"reward": reward}) if name == "gradient" and reward else (label, {})
+    start = _LABEL_OPTION.search(label)
+    head, tail = (label[: start.start()], label[start.start():]) if start else (label, "")
+    name, _, reward = head.partition("-")
+    options = {"reward": reward} if name == "gradient" and reward else {}
+    if not options:
+        name = head
+    allowed = curriculum_options(name)
+    for key, text in _LABEL_OPTION.findall(tail):
+        if key not in allowed:
+            takes = f"its options: {', '.join(sorted(allowed))}" if allowed else "it takes none"
+            raise ValueError(f"curriculum label {label!r}: {name} has no option '{key}' ({takes})")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return name, options
 
 
 def run_dir_for(runs: str | Path, domain: str, curriculum: str, seed: int) -> Path:
@@ -261,14 +315,14 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
         raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
     steps = steps or spec.default_steps
     options = dict(curriculum_options or {})
-    feeding = {"gradients": options.pop("gradients", "actor") if curriculum == "gradient" else None,
-               "clear_buffer": bool(options.pop("clear_buffer", False))}
+    feeding = {"gradients": options.pop("gradients", FEEDER_OPTIONS["gradients"]) if curriculum == "gradient" else None,
+               "clear_buffer": bool(options.pop("clear_buffer", FEEDER_OPTIONS["clear_buffer"]))}
     agent = importlib.import_module(f"agents.{spec.agent}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
     unknown = sorted(set(agent_options or {}) - fields)
     if unknown:
         raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
-    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, options), seed)
+    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, curriculum_options or {}), seed)
     what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
             "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
     resume = (run_dir / "checkpoints" / "latest.pt").exists()

@@ -12,9 +12,11 @@ import time
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sebn.cli import main
-from sebn.experiment import DOMAINS, ExperimentError, run
+from sebn.experiment import DOMAINS, ExperimentError, curriculum_label, curriculum_options, parse_curriculum_label, run
 from sebn.records import read_jsonl
 
 SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
@@ -29,7 +31,7 @@ def small_run(tmp_path, **kwargs):
 
 def test_a_short_run_writes_every_file(tmp_path):
     run_dir = small_run(tmp_path)
-    assert run_dir == tmp_path / "doorkey" / "sebn" / "seed0"
+    assert run_dir == tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["domain"] == "doorkey" and config["seed"] == 0 and config["version"]
     assert config["started"] and config["finished"] and "commit" in config
@@ -53,7 +55,7 @@ def test_a_short_run_writes_every_file(tmp_path):
     assert small_run(tmp_path) == run_dir  # complete: skipped
     assert (run_dir / "config.json").stat().st_mtime == mtime
     with pytest.raises(ExperimentError, match="holds a different run"):
-        run("doorkey", "sebn", seed=0, steps=9999, runs=tmp_path, progress=False)
+        run("doorkey", "sebn", seed=0, steps=9999, runs=tmp_path, curriculum_options={"generation_size": 10}, progress=False)
 
 
 def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) -> None:
@@ -75,7 +77,7 @@ def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) 
 
 def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
     command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS]
-    run_dir = tmp_path / "doorkey" / "sebn" / "seed0"
+    run_dir = tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
     checkpoint = run_dir / "checkpoints" / "latest.pt"
     kill_past_checkpoint(command, run_dir)
     before = read_jsonl(run_dir / "episodes.jsonl")
@@ -131,7 +133,7 @@ def test_pointmaze_runs_with_the_space_curricula(tmp_path, curriculum):
     options = {"reward": "sum_norm", "batch_size": 2, "clear_buffer": True} if curriculum == "gradient" else {}
     run_dir = run("pointmaze", curriculum, seed=1, steps=800, runs=tmp_path, curriculum_options=options,
                   agent_options=TINY_SAC, progress=False)
-    label = "gradient-sum_norm" if curriculum == "gradient" else curriculum
+    label = "gradient-sum_norm-batch_size=2-clear_buffer=true" if curriculum == "gradient" else curriculum
     assert run_dir == tmp_path / "pointmaze" / label / "seed1"
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert episodes and all(set(e["targets"]) == {"goalreached"} for e in episodes)
@@ -158,7 +160,7 @@ def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
     command = [sys.executable, "-m", "sebn.cli", "run", "pointmaze", "--curriculum", "gradient", "--teacher-batch", "4",
                "--steps", "6000", "--checkpoint-every", "200", "--no-progress", "--runs", str(tmp_path),
                *(f"--agent={k}={json.dumps(v)}" for k, v in {**TINY_SAC, "eval_every": 3000}.items())]
-    run_dir = tmp_path / "pointmaze" / "gradient-mean_norm" / "seed0"
+    run_dir = tmp_path / "pointmaze" / "gradient-mean_norm-batch_size=4" / "seed0"
     # the checkpoint's teacher has updated, and the first episodes after it do not complete a batch
     kill_past_checkpoint(command, run_dir, ready=lambda saved: saved["curriculum"]["updates"] >= 1
                          and len(saved["curriculum"]["batch"]) <= 2)
@@ -199,3 +201,34 @@ def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
     (run_dir / "config.json").write_text(json.dumps(config))
     with pytest.raises(ExperimentError, match=r"other agent arguments \(rate;"):
         run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+
+
+def option_values(default):
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, int):
+        return st.integers(-10**6, 10**6)
+    if isinstance(default, float):
+        return st.floats(allow_nan=False)
+    words = st.from_regex(r"[a-z][a-z_]{0,9}", fullmatch=True)
+    return words.filter(lambda w: w not in ("true", "false", "null"))  # text that is not JSON, as every option's is
+
+
+@given(name=st.sampled_from(["sebn", "anti", "gradient"]), data=st.data())
+def test_curriculum_labels_name_the_options_that_differ_from_their_defaults(name, data):
+    defaults = {k: v for k, v in curriculum_options(name).items() if v is not None}
+    keys = data.draw(st.lists(st.sampled_from(sorted(defaults)), unique=True, max_size=4))
+    options = {k: data.draw(option_values(defaults[k])) for k in keys}
+    label = curriculum_label(name, options)
+    expected = {k: v for k, v in options.items() if v != defaults[k]}
+    if name == "gradient":
+        expected["reward"] = options.get("reward", defaults["reward"])
+    assert parse_curriculum_label(label) == (name, expected)
+    assert curriculum_label(name, {**defaults, **options}) == label
+
+
+def test_run_directories_of_other_options_sit_side_by_side(tmp_path):
+    first = run("student_doorkey", "sebn", steps=60, runs=tmp_path, curriculum_options={"generation_size": 20}, progress=False)
+    second = run("student_doorkey", "sebn", steps=60, runs=tmp_path, curriculum_options={"generation_size": 30}, progress=False)
+    assert (first.parent.name, second.parent.name) == ("sebn-generation_size=20", "sebn-generation_size=30")
+    assert len(read_jsonl(first / "generations.jsonl")) == 3 and len(read_jsonl(second / "generations.jsonl")) == 2

@@ -17,8 +17,8 @@ from sebn.cli import main
 from sebn.records import read_jsonl
 from sebn.sweep import Job, Outcome, on_pool, parse_seeds, sweep
 
-GRID = {"domain": "student_doorkey", "curricula": ["sebn", "uniform"], "seeds": [0, 1], "steps": 400,
-        "curriculum_options": {"sebn": {"generation_size": 50}}}
+GRID = {"domain": "student_doorkey", "curricula": ["sebn-generation_size=50", "uniform"], "seeds": [0, 1], "steps": 400,
+        "curriculum_options": {"sebn": {"generation_size": 70, "delta": 0.02}}}
 
 
 def episodes(runs, label, seed):
@@ -34,12 +34,15 @@ def test_pool_and_ray_give_identical_runs(tmp_path):
     finally:
         ray.shutdown()
     assert [o.status for o in pool] == [o.status for o in on_ray] == ["done"] * 4
-    assert [(o.label, o.seed) for o in pool] == [("sebn", 0), ("uniform", 0), ("sebn", 1), ("uniform", 1)]
-    for label in GRID["curricula"]:
+    sebn = "sebn-delta=0.02-generation_size=50"  # the label's option wins over the flag's, the flag's other option stays
+    assert [(o.label, o.seed) for o in pool] == [(sebn, 0), ("uniform", 0), (sebn, 1), ("uniform", 1)]
+    for label in (sebn, "uniform"):
         for seed in GRID["seeds"]:
             ran = episodes(tmp_path / "pool", label, seed)
             assert len(ran) == GRID["steps"] and ran == episodes(tmp_path / "ray", label, seed)
-    assert episodes(tmp_path / "pool", "sebn", 0) != episodes(tmp_path / "pool", "sebn", 1)
+    assert episodes(tmp_path / "pool", sebn, 0) != episodes(tmp_path / "pool", sebn, 1)
+    generations = read_jsonl(tmp_path / "pool" / "student_doorkey" / sebn / "seed0" / "generations.jsonl")
+    assert len(generations) == GRID["steps"] // 50
 
 
 def live_processes_in_group(group: int) -> list[int]:
@@ -110,6 +113,8 @@ def test_bad_flags_are_explained(bad, capsys):
 def test_curricula_the_domain_lacks_are_named(capsys):
     assert main(["sweep", "student_doorkey", "--curricula", "sebn,gradient-sum_norm"]) == 2
     assert "takes the curricula sebn, anti, uniform, target, alp-gmm, not gradient-sum_norm" in capsys.readouterr().err
+    assert main(["sweep", "student_doorkey", "--curricula", "sebn-generation=20"]) == 2
+    assert "sebn has no option 'generation' (its options: concentration, delta," in capsys.readouterr().err
 
 
 def test_seed_ranges():
