@@ -159,18 +159,19 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     runs = find_runs(paths)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     shown = f"eval/{metric or 'success_rate'}"
-    curricula = {}
+    curricula, names = {}, {}
     for run_dir in runs:
         config = json.loads((run_dir / "config.json").read_text())
+        names[run_dir] = config["curriculum"]
         curricula[run_dir] = curriculum_label(config["curriculum"], config.get("curriculum_options", {}))
         steps, values, shown = read_evals(run_dir, metric)
         groups[f"{config['domain']}: {curricula[run_dir]}"].append((steps, values))
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.
-    pictured = sorted(runs, key=lambda r: curricula[r] != "sebn")
+    pictured = sorted(runs, key=lambda r: names[r] != "sebn")
     generations, pictured_run = next(((g, r) for g, r in ((_generations(r), r) for r in pictured) if g), (None, None))
     # Domains without a spec: what the envs set up (a maze's cells, Adroit's distance).
     applied = {r: _applied(r) for r in runs} if not generations else {}
-    taught = next((r for r in sorted(runs, key=lambda r: not curricula[r].startswith("gradient")) if applied.get(r)), None)
+    taught = next((r for r in sorted(runs, key=lambda r: names[r] != "gradient") if applied.get(r)), None)
     panels = 3 if generations or taught else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
     ax = axes[0, 0]
