@@ -35,7 +35,7 @@ from pyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from pyro.infer.autoguide import AutoMultivariateNormal
 
 from sebn.inference import Terms, compile_observations, prepare
-from sebn.network import DTYPE, SEBN
+from sebn.network import DTYPE, SEBN, SUM_TOLERANCE
 from sebn.records import observations
 
 METHODS = ("mle", "map", "svi", "nuts")
@@ -300,7 +300,7 @@ def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dic
             probs = torch.tensor(theta[name], dtype=DTYPE)
         except (TypeError, ValueError):
             raise ValueError(f"{source}: theta['{name}'] must be a list of {levels} numbers") from None
-        if probs.shape != (levels,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > 1e-6:
+        if probs.shape != (levels,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > SUM_TOLERANCE:
             raise ValueError(f"{source}: theta['{name}'] must be {levels} probabilities summing to 1 (levels 0..{levels - 1}), got {theta[name]}")
         out[name] = probs
     return out

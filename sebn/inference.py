@@ -32,7 +32,7 @@ from functools import cached_property
 
 import torch
 
-from sebn.network import DTYPE, SUM_TOLERANCE, SEBN
+from sebn.network import DTYPE, SEBN, SUM_TOLERANCE
 
 Theta = Mapping[str, torch.Tensor]
 
