@@ -113,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", help="run directories, or directories holding them")
     report.add_argument("-o", "--output", required=True, help="the Markdown report to write (plots go beside it)")
     report.add_argument("--threshold", type=float, help="for env steps to threshold (default 0.5 for success rates)")
-    report.add_argument("--reference", default="sebn", help="curriculum compared with each other one (default sebn)")
+    report.add_argument("--reference", default="sebn",
+                        help="run label compared with each other one, or a curriculum's name when it has one label (default sebn)")
     report.add_argument("--metric", choices=("success_rate", "episodic_return"),
                         help="what to compare (default: the success rate where every final env reports it, else the return)")
     report.add_argument("--ema", type=float, default=0.6, help="smoothing of the plotted curves in [0, 1) (default 0.6)")

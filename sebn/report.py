@@ -93,6 +93,7 @@ class RunSummary:
     """What the report reads from one run directory."""
 
     domain: str
+    curriculum: str
     label: str
     seed: int
     final: dict[str, float]            # final env -> main metric
@@ -122,7 +123,7 @@ def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
         steps, curve, _ = read_evals(run_dir, metric.removeprefix("eval/"))
     except (RunsError, KeyError):  # no evaluations during training, or not of this metric
         steps, curve = np.zeros(0), np.zeros(0)
-    return RunSummary(domain=config["domain"], label=curriculum_label(config["curriculum"], config.get("curriculum_options", {})),
+    return RunSummary(domain=config["domain"], curriculum=config["curriculum"], label=curriculum_label(config["curriculum"], config.get("curriculum_options", {})),
                       seed=int(config["seed"]), final={name: float(m[metric]) for name, m in envs.items()}, steps=steps,
                       curve=curve, budget=int(final_json.get("global_step", config["steps"])), metric=metric)
 
@@ -164,8 +165,9 @@ def summarise(paths: list[Path], threshold: float | None = None, reference: str 
     Args:
         paths: run directories or directories holding them.
         threshold: for steps-to-threshold (default: 0.5 for success rates, none for returns).
-        reference: the curriculum whose probability of improvement over the others is
-            reported (the first curriculum when the domain has no such runs).
+        reference: the label whose probability of improvement over the others is
+            reported; a curriculum's name stands for its one label when it has a single
+            one (``sebn`` for ``sebn-generation_size=20``); else the first label.
         metric: as for :func:`read_run`.
     """
     by_domain: dict[str, dict[str, list[RunSummary]]] = defaultdict(lambda: defaultdict(list))
@@ -179,7 +181,8 @@ def summarise(paths: list[Path], threshold: float | None = None, reference: str 
         envs = list(first.final)
         main_env = envs[0]
         limit = threshold if threshold is not None else (0.5 if first.metric == "eval/success_rate" else None)
-        ref = reference if reference in groups else next(iter(groups))
+        named = [label for label, runs in groups.items() if runs[0].curriculum == reference]
+        ref = reference if reference in groups else named[0] if len(named) == 1 else next(iter(groups))
         rows = []
         for label, runs in groups.items():
             runs.sort(key=lambda r: r.seed)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sebn.cli import main
+from sebn.experiment import curriculum_label
 from sebn.report import iqm, probability_of_improvement, stratified_interval, summarise
 
 # final success on the hardest setting, and the first evaluation step reaching 0.5 (None: never)
@@ -19,13 +20,14 @@ TABLE = {
 BUDGET = 5000
 
 
-def write_runs(root):
-    for label, runs in TABLE.items():
+def write_runs(root, options=None):
+    for curriculum, runs in TABLE.items():
+        given = (options or {}).get(curriculum, {})
         for seed, (final, reach) in enumerate(runs):
-            run_dir = root / "toy" / label / f"seed{seed}"
+            run_dir = root / "toy" / curriculum_label(curriculum, given) / f"seed{seed}"
             run_dir.mkdir(parents=True)
-            (run_dir / "config.json").write_text(json.dumps({"domain": "toy", "curriculum": label, "seed": seed,
-                                                             "steps": BUDGET, "curriculum_options": {}}))
+            (run_dir / "config.json").write_text(json.dumps({"domain": "toy", "curriculum": curriculum, "seed": seed,
+                                                             "steps": BUDGET, "curriculum_options": given}))
             (run_dir / "final.json").write_text(json.dumps({"global_step": BUDGET, "hardest": {"eval/success_rate": final},
                                                             "transfer": {"eval/success_rate": final / 2}}))
             rows = ["step,eval/success_rate"]
@@ -82,6 +84,15 @@ def test_summary_of_a_fixed_table(tmp_path):
     assert rows["uniform"].improvement[0] == pytest.approx(12 / 16)
     low, high = rows["sebn"].final["hardest"][1:]
     assert low <= 0.75 <= high and 0.1 <= low and high <= 0.9
+
+
+def test_a_curriculum_name_stands_for_its_one_label(tmp_path):
+    write_runs(tmp_path, options={"uniform": {"window": 3}})
+    (report,) = summarise([tmp_path], reference="uniform")
+    assert report.reference == "uniform-window=3"
+    rows = {row.label: row for row in report.rows}
+    assert rows["uniform-window=3"].improvement is None
+    assert rows["sebn"].improvement[0] == pytest.approx(1 - 12 / 16)
 
 
 def test_cli_writes_the_report_and_plots(tmp_path, capsys):
