@@ -44,8 +44,8 @@ def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Te
     Args:
         validate: check names, shapes and that each entry is a probability vector
             (summing to 1 within ``SUM_TOLERANCE``), then renormalise away rounding.
-            ``False`` trusts theta to hold ``DTYPE`` tensors of the right shapes, as the
-            fitter's results do, and checks nothing: the fast path for hot loops.
+            ``False`` trusts theta to hold tensors of the right shapes, as the fitter's
+            results do, and checks nothing: the fast path for hot loops.
 
     Raises:
         ValueError: naming the competency at fault.
@@ -62,6 +62,8 @@ def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Te
     except RuntimeError:
         shapes = ", ".join(f"{name}: {tuple(p.shape)}" for name, p in zip(net.base, parts))
         raise ValueError(f"theta's entries must be all [L] or all [S, L] with one S (got {shapes})") from None
+    if flat.dtype != DTYPE:
+        flat = flat.to(DTYPE)
     if validate:
         matrix, offset = net.simplex_check
         if not float(torch.addmm(offset, flat, matrix).min()) >= 0:  # written so NaN fails too
