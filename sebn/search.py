@@ -21,8 +21,8 @@ measures how much of the true top 20 each heuristic finds: ``max`` with sharpnes
 nearly all of it, the marginal heuristic far less.
 
 :data:`EXHAUSTIVE_LIMIT` is the task-space size up to which a curriculum scores every task
-instead: at 177,147 settings compiling the scorer takes 0.29 s once and each generation's
-evaluation 2.4 ms; at 531,441 the compile takes 0.92 s (BENCHMARKS.md, exact inference).
+instead: at 177,147 settings compiling the scorer takes 0.3 s once and each generation's
+evaluation 0.6 ms; at 531,441 the compile takes 0.8 s (BENCHMARKS.md, exact inference).
 
 Example:
     >>> from sebn.network import SEBN
