@@ -1,0 +1,82 @@
+"""DoorKey: SEBN with steadier fits (a window of generations, larger generations) against
+the plain SEBN curriculum and uniform; writes its section of BENCHMARKS.md.
+
+    .venv/bin/python -m benchmarks.doorkey_sebn_variants            # 5 seeds x 300k steps (~15 min of new runs)
+    .venv/bin/python -m benchmarks.doorkey_sebn_variants --quick    # 2 seeds x 20k steps, scratch dir, print only
+
+The DoorKey benchmark found SEBN's competency estimates jumping between generations far
+more than the agent changes. Each variant is a curriculum label (``sebn-window=3``: theta
+fit on the latest three generations), so one ``sebn sweep`` runs them and one report
+compares them. Runs share ``runs/bench-doorkey`` and the agent options of
+``benchmarks.doorkey_curricula``: its ``sebn`` and ``uniform`` runs are reused, not redone.
+Besides the report, a table measures how steady each variant's fits are: per generation,
+how far the expected competency levels move and the mean ``|P_g - P_{g-1}|`` over tasks
+(the signal the SEBN weights are made of).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.markdown import ROOT, spread, write_section
+from sebn.records import read_jsonl
+from sebn.report import summarise, to_markdown
+from sebn.sweep import sweep
+
+VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
+
+
+def steadiness(run_dir: Path) -> tuple[int, float, float] | None:
+    """Generations, mean per-generation move of the expected competency levels, and mean
+    ``|P_g - P_{g-1}|``; ``None`` for a run without SEBN generations."""
+    path = run_dir / "generations.jsonl"
+    generations = read_jsonl(path) if path.exists() else []
+    if not generations:
+        return None
+    expected = np.array([[np.dot(np.arange(len(p)), p) for p in g["theta"].values()] for g in generations])
+    moves = np.abs(np.diff(expected, axis=0)).mean() if len(expected) > 1 else np.nan
+    return len(generations), float(moves), float(np.mean([np.mean(g["change"]) for g in generations]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", default=VARIANTS, help=f"curriculum labels (default {VARIANTS})")
+    parser.add_argument("--steps", type=int, default=300_000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
+    args = parser.parse_args()
+    runs = ROOT / "runs" / "bench-doorkey"
+    if args.quick:
+        args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-quick"
+    labels = args.variants.split(",")
+    agent_options = {"eval_every": max(args.steps // 20, 1), "eval_episodes": 30}  # as benchmarks.doorkey_curricula
+    outcomes = sweep("doorkey", labels, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
+                     agent_options=agent_options, progress=False)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
+    table = to_markdown(summarise([runs / "doorkey" / label for label in labels])).split("\n## ", 1)[1].split("\n", 1)[1]
+    rows = ["| curriculum | generations | expected-level move per generation | mean &#124;P_g - P_(g-1)&#124; |", "|---|---|---|---|"]
+    for label in labels:
+        measured = [steadiness(Path(o.run_dir)) for o in outcomes if o.label == label]
+        if measured and None not in measured:
+            generations, moves, changes = zip(*measured)
+            rows.append(f"| {label} | {spread(generations, 0)} | {spread(moves, 3)} | {spread(changes, 4)} |")
+    lines = ["## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)", "",
+             f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
+             f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
+             f"PPO options and evaluation as in the DoorKey section above. Report from `sebn report` (IQM over seeds, 95% "
+             "stratified bootstrap intervals):", "", table.split("\n![", 1)[0].strip(), "",
+             "How steady the fits are (median [min, max] over seeds; expected levels averaged over the competencies):",
+             "", *rows]
+    print("\n".join(lines))
+    if not args.quick:
+        write_section("doorkey_sebn_variants", lines)
+
+
+if __name__ == "__main__":
+    main()
