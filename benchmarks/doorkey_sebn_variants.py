@@ -1,7 +1,7 @@
 """DoorKey: SEBN with steadier fits (a window of generations, larger generations) against
 the plain SEBN curriculum and uniform; writes its section of BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks.doorkey_sebn_variants            # 5 seeds x 300k steps (~15 min of new runs)
+    .venv/bin/python -m benchmarks.doorkey_sebn_variants            # 10 seeds x 300k steps (~45 min of runs here)
     .venv/bin/python -m benchmarks.doorkey_sebn_variants --quick    # 2 seeds x 20k steps, scratch dir, print only
 
 The DoorKey benchmark found SEBN's competency estimates jumping between generations far
@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=VARIANTS, help=f"curriculum labels (default {VARIANTS})")
     parser.add_argument("--steps", type=int, default=300_000)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
