@@ -127,8 +127,8 @@ class Terms:
         gather, n_needs, n_base, term_need = self._distinct_needs
         joint = torch.mm(flat, gather).view(len(flat), n_needs, n_base).prod(-1)
         if rates is None:
-            constant, term_need, coef, row = self._spec_plan
-            value = joint.index_select(1, term_need)
+            constant, kept_need, coef, row = self._spec_plan
+            value = joint.index_select(1, kept_need)
             if row is None:
                 return torch.addcmul(constant, coef, value)
             return constant.repeat(value.shape[0], 1).index_add_(1, row, coef * value)
