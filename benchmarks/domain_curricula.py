@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.markdown import ROOT, write_section
+from benchmarks.markdown import ROOT, report_table, write_section
 from sebn.experiment import load_domain
-from sebn.report import summarise, to_markdown
+from sebn.report import summarise
 from sebn.plots import plot_runs
 from sebn.sweep import sweep
 
@@ -60,8 +60,8 @@ def main() -> None:
              f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
              "(IQM over seeds, 95% stratified bootstrap intervals).", ""]
     for metric in ("success_rate", "episodic_return"):
-        tables = to_markdown(summarise([runs / args.domain], metric=metric)).split("\n## ", 1)[1].split("\n", 1)[1]
-        lines += [f"### {metric.replace('_', ' ')}", "", tables.strip(), ""]
+        (report,) = summarise([runs / args.domain], metric=metric)
+        lines += [f"### {metric.replace('_', ' ')}", "", report_table(report), ""]
     lines.append(f"![{args.domain} curricula](benchmarks/results/{figure.name})")
     print("\n".join(lines))
     if args.quick:

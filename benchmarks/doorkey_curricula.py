@@ -28,7 +28,13 @@ THRESHOLDS = (0.5, 0.9)
 def run_one(job: tuple[str, int, int, str, int]) -> str:
     curriculum, seed, steps, runs, eval_episodes = job
     return str(timed_run(domain="doorkey", curriculum=curriculum, seed=seed, steps=steps, runs=runs,
-                         agent_options={"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes}))
+                         agent_options=agent_options(steps, eval_episodes)))
+
+
+def agent_options(steps: int, eval_episodes: int = 30) -> dict:
+    """Evaluation every twentieth of the run; ``benchmarks.doorkey_sebn_variants`` runs with
+    the same, so the two share their runs."""
+    return {"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes}
 
 
 def summarise(run_dir: Path) -> dict:
@@ -62,7 +68,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--eval-episodes", type=int, default=30)
+    parser.add_argument("--eval-episodes", type=int, default=agent_options(1)["eval_episodes"])
     parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-doorkey"))
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
@@ -79,7 +85,7 @@ def main() -> None:
         f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
         f"episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
-        f"{args.eval_episodes} episodes with sampled actions every {max(args.steps // 20, 1):,} steps; the finished agent "
+        f"{args.eval_episodes} episodes with sampled actions every {agent_options(args.steps)['eval_every']:,} steps; the finished agent "
         "also on the 32x32 grid.", "",
         *table(results, args.steps), "",
         f"![DoorKey curricula](benchmarks/results/{figure.name})",

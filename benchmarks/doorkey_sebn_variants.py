@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.markdown import ROOT, spread, write_section
+from benchmarks.doorkey_curricula import agent_options
+from benchmarks.markdown import ROOT, report_table, spread, write_section
 from sebn.records import read_jsonl
-from sebn.report import summarise, to_markdown
+from sebn.report import summarise
 from sebn.sweep import sweep
 
 VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
@@ -53,13 +54,12 @@ def main() -> None:
     if args.quick:
         args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-quick"
     labels = args.variants.split(",")
-    agent_options = {"eval_every": max(args.steps // 20, 1), "eval_episodes": 30}  # as benchmarks.doorkey_curricula
     outcomes = sweep("doorkey", labels, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                     agent_options=agent_options, progress=False)
+                     agent_options=agent_options(args.steps), progress=False)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
-    table = to_markdown(summarise([runs / "doorkey" / label for label in labels])).split("\n## ", 1)[1].split("\n", 1)[1]
+    (report,) = summarise([runs / "doorkey" / label for label in labels])
     rows = ["| curriculum | generations | expected-level move per generation | mean &#124;P_g - P_(g-1)&#124; |", "|---|---|---|---|"]
     for label in labels:
         measured = [steadiness(Path(o.run_dir)) for o in outcomes if o.label == label]
@@ -70,7 +70,7 @@ def main() -> None:
              f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
              f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
              f"PPO options and evaluation as in the DoorKey section above. Report from `sebn report` (IQM over seeds, 95% "
-             "stratified bootstrap intervals):", "", table.split("\n![", 1)[0].strip(), "",
+             "stratified bootstrap intervals):", "", report_table(report), "",
              "How steady the fits are (median [min, max] over seeds; expected levels averaged over the competencies):",
              "", *rows]
     print("\n".join(lines))

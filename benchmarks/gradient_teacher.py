@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.markdown import ROOT, write_section
+from benchmarks.markdown import ROOT, report_table, write_section
 from sebn.plots import plot_runs
-from sebn.report import summarise, to_markdown
+from sebn.report import summarise
 from sebn.sweep import sweep
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
@@ -28,7 +28,7 @@ def tables(runs: Path) -> list[str]:
     lines = []
     for metric in ("success_rate", "episodic_return"):
         (report,) = summarise([runs], reference="gradient-mean_norm", metric=metric)
-        lines += [f"#### {metric.replace('_', ' ')}", "", to_markdown([report]).split(f"## {report.domain}\n", 1)[1].strip(), ""]
+        lines += [f"#### {metric.replace('_', ' ')}", "", report_table(report), ""]
     return lines
 
 

@@ -33,3 +33,10 @@ def spread(values, digits: int = 2) -> str:
     values = np.asarray(values, dtype=float)
     text = f"{np.median(values):,.{digits}f} [{values.min():,.{digits}f}, {values.max():,.{digits}f}]"
     return text.replace("inf", "never")
+
+
+def report_table(report) -> str:
+    """One domain's table from :func:`sebn.report.to_markdown`, without the report's title."""
+    from sebn.report import to_markdown
+
+    return to_markdown([report]).split(f"## {report.domain}\n", 1)[1].strip()
