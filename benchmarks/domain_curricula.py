@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.markdown import ROOT, report_table, write_section
+from benchmarks.runs import finished_sweep
 from sebn.experiment import load_domain
 from sebn.report import summarise
 from sebn.plots import plot_runs
-from sebn.sweep import sweep
 
 
 def main() -> None:
@@ -41,11 +41,8 @@ def main() -> None:
         agent_options = {"eval_every": 1000, "eval_episodes": 1, "learning_starts": 1000} if args.domain == "bipedalwalker" else \
             {"eval_every": 1000, "eval_episodes": 1, "num_steps": 256}
     generations = {"generation_size": args.generation_size} if args.generation_size else {}
-    outcomes = sweep(args.domain, curricula, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                     agent_options=agent_options, curriculum_options={"sebn": generations, "anti": generations})
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
+    finished_sweep(args.domain, curricula, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
+                   agent_options=agent_options, curriculum_options={"sebn": generations, "anti": generations})
     domain = load_domain(args.domain)
     agent_args = {**domain.agent_args, **agent_options}
     figure = ROOT / "benchmarks" / "results" / f"{args.domain}_curricula.png"

@@ -23,9 +23,9 @@ import numpy as np
 
 from benchmarks.doorkey_curricula import agent_options
 from benchmarks.markdown import ROOT, report_table, spread, write_section
+from benchmarks.runs import finished_sweep
 from sebn.records import read_jsonl
 from sebn.report import summarise
-from sebn.sweep import sweep
 
 VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
 
@@ -54,11 +54,8 @@ def main() -> None:
     if args.quick:
         args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-quick"
     labels = args.variants.split(",")
-    outcomes = sweep("doorkey", labels, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                     agent_options=agent_options(args.steps), progress=False)
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
+    outcomes = finished_sweep("doorkey", labels, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
+                              agent_options=agent_options(args.steps), progress=False)
     (report,) = summarise([runs / "doorkey" / label for label in labels])
     rows = ["| curriculum | generations | expected-level move per generation | mean &#124;P_g - P_(g-1)&#124; |", "|---|---|---|---|"]
     for label in labels:

@@ -16,9 +16,9 @@ import argparse
 from pathlib import Path
 
 from benchmarks.markdown import ROOT, report_table, write_section
+from benchmarks.runs import finished_sweep
 from sebn.plots import plot_runs
 from sebn.report import summarise
-from sebn.sweep import sweep
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
 
@@ -57,11 +57,8 @@ def main() -> None:
     for domain, (steps, seeds) in plan.items():
         if seeds <= 0:
             continue
-        outcomes = sweep(domain, CURRICULA, range(seeds), steps=steps, runs=args.runs, workers=args.workers,
-                         agent_options={"eval_every": max(steps // 10, 1)})
-        failed = [o for o in outcomes if o.status == "failed"]
-        if failed:
-            raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
+        finished_sweep(domain, CURRICULA, range(seeds), steps=steps, runs=args.runs, workers=args.workers,
+                       agent_options={"eval_every": max(steps // 10, 1)})
         figure = ROOT / "benchmarks" / "results" / f"teacher_{domain}.png"
         lines += [f"### {domain}: {seeds} seeds x {steps:,} env steps" + ("" if domain.startswith("pointmaze") else
                   " (a budget far below the paper's 1M steps: what fits here)"), "", *tables(Path(args.runs) / domain),

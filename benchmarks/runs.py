@@ -1,34 +1,18 @@
-"""Benchmark runs through ``sebn run``'s machinery: timed once, read back from their files."""
+"""Benchmark runs through ``sebn sweep``: a benchmark reports only on finished grids."""
 
 from __future__ import annotations
 
-import csv
-import json
-import time
-from pathlib import Path
-
-import numpy as np
-
-from sebn.experiment import run
+from sebn.sweep import Outcome, sweep
 
 
-def timed_run(**kwargs) -> Path:
-    """:func:`sebn.experiment.run`, recording its wall time the first time it completes
-    (a run skipped as complete keeps the time it took)."""
-    start = time.perf_counter()
-    run_dir = run(progress=False, **kwargs)
-    timing = run_dir / "bench_seconds.json"
-    if not timing.exists():
-        timing.write_text(json.dumps({"seconds": time.perf_counter() - start}))
-    return run_dir
+def finished_sweep(domain: str, curricula, seeds, **options) -> list[Outcome]:
+    """:func:`sebn.sweep.sweep`, stopping the benchmark with every failed run named.
 
-
-def seconds(run_dir: Path) -> float:
-    return json.loads((run_dir / "bench_seconds.json").read_text())["seconds"]
-
-
-def evals(run_dir: Path) -> dict[str, np.ndarray]:
-    """The columns of a run's ``evals.csv``."""
-    with (run_dir / "evals.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    return {key: np.array([float(r[key]) for r in rows]) for key in rows[0]}
+    Completed runs are skipped and interrupted ones resume, so re-running a benchmark
+    only runs what is missing.
+    """
+    outcomes = sweep(domain, curricula, seeds, **options)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
+    return outcomes
