@@ -350,6 +350,7 @@ def domain(name: str = "doorkey"):
         spec=Path(__file__).resolve().parents[1] / "specs" / "doorkey.sebn",
         tasks=valid_tasks(),
         evaluation=dict(HARDEST),
+        target_tasks=[dict(HARDEST, target=target) for target in TARGETS],  # the options the evaluation chains
         make_env=make_env,
         final_envs={"hardest": lambda: make_env(-1), "transfer_32x32": lambda: make_env(-1, size=32)},
         agent="ppo",

@@ -4,7 +4,8 @@
 options it was given that differ from their defaults) holds (DESIGN.md section 8):
 
 * ``config.json``: what was run (domain, curriculum, seed, steps, options, agent
-  arguments), the package version, the git commit, start and end times;
+  arguments), the package version, the git commit (``-dirty`` when the working tree had
+  uncommitted changes), start and end times;
 * TensorBoard events (the agent's ``charts/``, ``losses/``, ``eval/``; the curriculum's
   ``curriculum/``: expected competency levels, task-distribution entropy, fit likelihood);
 * ``episodes.jsonl``: every finished training episode, one record each, appended and
@@ -76,7 +77,10 @@ class Domain:
         default_steps: env steps when ``--steps`` is not given.
         spec: its requirement spec (SEBN domains), or ``None``.
         tasks: the tasks a curriculum may choose (the spec's settings x targets the env accepts).
-        evaluation: the evaluation task (``target`` trains on it; SEBN reports it).
+        evaluation: the evaluation task.
+        target_tasks: what ``target`` (no curriculum) trains on: ``[evaluation]`` unless the
+            evaluation plays more than that task's target (DoorKey's evaluation chains its
+            three options, so each option trains on the hardest setting with its own target).
         task_space: for domains without a spec, the space the gradient-norm teacher and
             ``uniform`` draw from (``target`` leaves the env its own start distribution).
     """
@@ -90,6 +94,7 @@ class Domain:
     spec: Path | None = None
     tasks: list[dict[str, Any]] | None = None
     evaluation: dict[str, Any] | None = None
+    target_tasks: list[dict[str, Any]] | None = None
     task_space: gym.Space | None = None
 
     @property
@@ -120,7 +125,8 @@ def build_curriculum(domain: Domain, name: str, seed: int, options: Mapping[str,
         raise ExperimentError(f"domain {domain.name} takes the curricula {', '.join(domain.curricula)}, not '{name}'")
     if domain.spec is not None:
         net = SEBN(load_spec(domain.spec))
-        return make_curriculum(name, net, [domain.evaluation], TaskSpace(net, tasks=domain.tasks), seed=seed, **options)
+        target_tasks = domain.target_tasks or [domain.evaluation]
+        return make_curriculum(name, net, target_tasks, TaskSpace(net, tasks=domain.tasks), seed=seed, **options)
     if name == "gradient":
         return GradientNormTeacher(domain.task_space, seed=seed, **options)
     if name == "uniform":
@@ -414,8 +420,9 @@ def _now() -> str:
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
+        # the full hash, never a tag's name; "-dirty" when the working tree has uncommitted changes
+        out = subprocess.run(["git", "describe", "--always", "--abbrev=40", "--dirty", "--exclude=*"], capture_output=True,
+                             text=True, timeout=5, cwd=Path(__file__).resolve().parent)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None

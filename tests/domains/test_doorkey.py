@@ -243,3 +243,14 @@ def test_chained_options_hand_over_key_door_goal():
         terminated, info = act(move)
     assert terminated and info["is_success"]
     assert [k for k, _ in itertools.groupby(seen)] == [0, 1, 2]
+
+
+def test_no_curriculum_trains_every_option_the_evaluation_chains():
+    from sebn.experiment import build_curriculum, load_domain
+
+    curriculum = build_curriculum(load_domain("doorkey"), "target", seed=0, options={})
+    tasks = curriculum.sample(6)
+    hardest_setting = {k: v for k, v in HARDEST.items() if k != "target"}
+    assert all({k: v for k, v in t.items() if k != "target"} == hardest_setting for t in tasks)
+    assert [t["target"] for t in tasks] == ["haskey", "dooropened", "goalreached"] * 2  # the chain's order, evenly
+    assert all(t in valid_tasks() for t in tasks)

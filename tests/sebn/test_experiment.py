@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -34,7 +35,8 @@ def test_a_short_run_writes_every_file(tmp_path):
     assert run_dir == tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["domain"] == "doorkey" and config["seed"] == 0 and config["version"]
-    assert config["started"] and config["finished"] and "commit" in config
+    assert config["started"] and config["finished"]
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", config["commit"])  # the tests run in a git checkout
     assert config["agent_args"]["options"] == 3
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert episodes and all({"step", "task", "targets", "return", "length", "ticket"} <= set(e) for e in episodes)
