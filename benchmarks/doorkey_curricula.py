@@ -3,10 +3,14 @@ env-step budget for each, through ``sebn sweep`` and ``sebn report``; writes its
 of BENCHMARKS.md.
 
     .venv/bin/python -m benchmarks.doorkey_curricula --steps 300000 --seeds 10
+    .venv/bin/python -m benchmarks.doorkey_curricula --steps 1000000 --seeds 3 --curricula sebn,anti,uniform,target \
+        --runs runs/bench-doorkey-1m
     .venv/bin/python -m benchmarks.doorkey_curricula --quick       # 2 seeds x 20k steps, print only
 
 Runs go to ``runs/bench-doorkey``: an interrupted benchmark resumes where it stopped and
-completed runs are not redone (``benchmarks.doorkey_sebn_variants`` shares them).
+completed runs are not redone (``benchmarks.doorkey_sebn_variants`` shares them). Another
+budget needs its own ``--runs`` directory (a run directory keeps its step count); each
+budget has its own section.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--curricula", default=",".join(CURRICULA))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--eval-episodes", type=int, default=agent_options(1)["eval_episodes"])
     parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-doorkey"))
@@ -69,16 +74,20 @@ def main() -> None:
     if args.quick:
         args.steps, args.seeds, args.runs = 20_000, 2, str(ROOT / "runs" / "bench-doorkey-quick")
     options = agent_options(args.steps, args.eval_episodes)
-    finished_sweep("doorkey", list(CURRICULA), range(args.seeds), steps=args.steps, runs=args.runs,
+    curricula = args.curricula.split(",")
+    finished_sweep("doorkey", curricula, range(args.seeds), steps=args.steps, runs=args.runs,
                    workers=args.workers, agent_options=options, progress=False)
-    label_dirs = [Path(args.runs) / "doorkey" / name for name in CURRICULA]
+    label_dirs = [Path(args.runs) / "doorkey" / name for name in curricula]
     (report,) = summarise(label_dirs)
     (strict,) = summarise(label_dirs, threshold=STRICT_THRESHOLD)
     reaching = ", ".join(f"{row.label} {row.reached}/{row.runs}" for row in strict.rows)
-    figure = ROOT / "benchmarks" / "results" / "doorkey_curricula.png"
+    section = f"doorkey_curricula_{args.steps}"
+    figure = ROOT / "benchmarks" / "results" / f"{section}.png"
     lines = [
-        "## DoorKey curricula (`benchmarks/doorkey_curricula.py`)", "",
-        f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}`; "
+        f"## DoorKey curricula, {args.steps:,} env steps (`benchmarks/doorkey_curricula.py`)", "",
+        f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}"
+        + (f" --curricula {args.curricula}" if curricula != list(CURRICULA) else "")
+        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "") + "`; "
         f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
         "episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
@@ -95,7 +104,7 @@ def main() -> None:
     if args.quick:
         return
     plot_runs(label_dirs, figure, smoothing=0.6)
-    write_section("doorkey_curricula", lines)
+    write_section(section, lines)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def main() -> None:
     lines = ["## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)", "",
              f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
              f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
-             f"PPO options and evaluation as in the DoorKey section above. Report from `sebn report` (IQM over seeds, 95% "
+             f"PPO options and evaluation as in the DoorKey curricula sections above. Report from `sebn report` (IQM over seeds, 95% "
              "stratified bootstrap intervals):", "", report_table(report), "",
              "How steady the fits are (median [min, max] over seeds; expected levels averaged over the competencies):",
              "", *rows]
