@@ -1,5 +1,6 @@
 """The DoorKey env: layouts do what the task asks, sensors match hand values, the
-50-step rule, rewards and reported targets, and gymnasium's checker."""
+50-step rule, rewards and reported targets, gymnasium's checker, chained options, and
+what the domain's no-curriculum baseline trains on."""
 
 from __future__ import annotations
 
