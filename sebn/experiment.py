@@ -33,6 +33,7 @@ import os
 import re
 import subprocess
 import time
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,6 +299,114 @@ class ExperimentCallbacks(CurriculumFeeder):
             self.bar.close()
 
 
+@dataclass
+class RunPlan:
+    """One run, checked before anything is written (:func:`plan_run`).
+
+    Attributes:
+        domain: the domain.
+        agent: the agent's module (``agents.<name>``).
+        run_dir: where the run lives.
+        what: the run's identity as ``config.json`` records it.
+        arguments: the agent's ``Args`` fields.
+        curriculum_options: for the curriculum; ``feeding``: for the feeder.
+        resume: whether a checkpoint is there to resume from.
+        config: the run directory's ``config.json`` when it already holds this run.
+    """
+
+    domain: Domain
+    agent: Any
+    run_dir: Path
+    what: dict[str, Any]
+    arguments: dict[str, Any]
+    curriculum_options: dict[str, Any]
+    feeding: dict[str, Any]
+    resume: bool
+    config: dict[str, Any] | None
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """The agent arguments ``config.json`` keeps (all but whether it resumed)."""
+        return {k: v for k, v in self.arguments.items() if k != "resume"}
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.config and self.config.get("finished"))
+
+
+def check_agent_options(agent_name: str, options: Mapping[str, Any]) -> None:
+    """Every option must be a field of the agent's ``Args`` and hold a value of its type.
+
+    Raises:
+        ExperimentError: naming the field, what it takes and what it got.
+
+    Example:
+        >>> check_agent_options("ppo", {"learning_rate": "fast"})
+        Traceback (most recent call last):
+        ...
+        sebn.experiment.ExperimentError: ppo's learning_rate takes float, got 'fast' (str is neither float or int)
+    """
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
+
+    args = importlib.import_module(f"agents.{agent_name}").Args
+    types = typing.get_type_hints(args)
+    unknown = sorted(set(options) - set(types))
+    if unknown:
+        raise ExperimentError(f"{agent_name} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(types))}")
+    for name, value in options.items():
+        try:
+            check_type(value, types[name], collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
+        except TypeCheckError as error:
+            shown = inspect.formatannotation(types[name])
+            raise ExperimentError(f"{agent_name}'s {name} takes {shown}, got {value!r} ({error})") from None
+
+
+def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None = None, runs: str | Path = "runs",
+             curriculum_options: Mapping[str, Any] | None = None, agent_options: Mapping[str, Any] | None = None,
+             checkpoint_every: int | None = None) -> RunPlan:
+    """Check a run before it starts (arguments as for :func:`run`): the domain takes the
+    curriculum, the agent takes the options, and the run directory is empty or holds this
+    very run (to resume or skip).
+
+    Raises:
+        ExperimentError: what is wrong, and what to do about it.
+    """
+    spec = load_domain(domain)
+    if curriculum not in spec.curricula:
+        raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
+    check_agent_options(spec.agent, agent_options or {})
+    steps = steps or spec.default_steps
+    options = dict(curriculum_options or {})
+    feeding = {"gradients": options.pop("gradients", FEEDER_OPTIONS["gradients"]) if curriculum == "gradient" else None,
+               "clear_buffer": bool(options.pop("clear_buffer", FEEDER_OPTIONS["clear_buffer"]))}
+    agent = importlib.import_module(f"agents.{spec.agent}")
+    fields = {f.name for f in dataclasses.fields(agent.Args)}
+    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, curriculum_options or {}), seed)
+    what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
+            "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
+    resume = (run_dir / "checkpoints" / "latest.pt").exists()
+    standard = {"seed": seed, "total_timesteps": steps, "run_dir": str(run_dir), "resume": resume,
+                "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
+    # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
+    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
+    plan = RunPlan(spec, agent, run_dir, what, arguments, options, feeding, resume, None)
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        config = json.loads(config_path.read_text())
+        differ = [f"{k} {config.get(k)!r} there, {v!r} asked" for k, v in what.items() if config.get(k) != v]
+        if differ:
+            raise ExperimentError(f"{run_dir} holds a different run ({'; '.join(differ)}); choose another --runs directory")
+        # the domain's own agent arguments may have changed since (a run_dir moved with its runs is the same run)
+        previous = {k: v for k, v in config.get("agent_args", plan.recorded).items() if k != "run_dir"}
+        current = {k: v for k, v in plan.recorded.items() if k != "run_dir"}
+        changed = sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
+        if changed:
+            raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
+                                  "changed since?); choose another --runs directory")
+        plan.config = config
+    return plan
+
+
 def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None = None, runs: str | Path = "runs",
         curriculum_options: Mapping[str, Any] | None = None, agent_options: Mapping[str, Any] | None = None,
         checkpoint_every: int | None = None, progress: bool = True) -> Path:
@@ -315,50 +424,24 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
         agent_options: the agent's ``Args`` fields to override.
         checkpoint_every: env steps between checkpoints (default: a tenth of the run).
         progress: show a progress bar.
+
+    Raises:
+        ExperimentError: from :func:`plan_run`, before anything is written.
     """
-    spec = load_domain(domain)
-    if curriculum not in spec.curricula:
-        raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
-    steps = steps or spec.default_steps
-    options = dict(curriculum_options or {})
-    feeding = {"gradients": options.pop("gradients", FEEDER_OPTIONS["gradients"]) if curriculum == "gradient" else None,
-               "clear_buffer": bool(options.pop("clear_buffer", FEEDER_OPTIONS["clear_buffer"]))}
-    agent = importlib.import_module(f"agents.{spec.agent}")
-    fields = {f.name for f in dataclasses.fields(agent.Args)}
-    unknown = sorted(set(agent_options or {}) - fields)
-    if unknown:
-        raise ExperimentError(f"{spec.agent} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(fields))}")
-    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, curriculum_options or {}), seed)
-    what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
-            "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
-    resume = (run_dir / "checkpoints" / "latest.pt").exists()
-    standard = {"seed": seed, "total_timesteps": steps, "run_dir": str(run_dir), "resume": resume,
-                "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
-    # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
-    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
-    recorded = {k: v for k, v in arguments.items() if k != "resume"}
+    plan = plan_run(domain, curriculum, seed, steps, runs, curriculum_options, agent_options, checkpoint_every)
+    if plan.finished:
+        return plan.run_dir
+    run_dir, arguments, spec, agent = plan.run_dir, plan.arguments, plan.domain, plan.agent
     config_path = run_dir / "config.json"
-    config = json.loads(config_path.read_text()) if config_path.exists() else None
-    if config is not None:
-        if {k: config.get(k) for k in what} != what:
-            raise ExperimentError(f"{run_dir} holds a different run ({config_path}); choose another --runs directory")
-        # the domain's own agent arguments may have changed since (a run_dir moved with its runs is the same run)
-        previous = {k: v for k, v in config.get("agent_args", recorded).items() if k != "run_dir"}
-        current = {k: v for k, v in recorded.items() if k != "run_dir"}
-        changed = sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
-        if changed:
-            raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
-                                  "changed since?); choose another --runs directory")
-        if config.get("finished"):
-            return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {**(config or {**what, "version": __version__, "commit": _git_commit(), "started": _now()}), "agent_args": recorded}
+    config = {**(plan.config or {**plan.what, "version": __version__, "commit": _git_commit(), "started": _now()}),
+              "agent_args": plan.recorded}
     write_json(config_path, config)
 
-    if not resume:
+    if not plan.resume:
         _clear_records(run_dir)
-    chosen = build_curriculum(spec, curriculum, seed, options)
-    callbacks = ExperimentCallbacks(chosen, run_dir, steps, progress, **feeding)
+    chosen = build_curriculum(spec, curriculum, seed, plan.curriculum_options)
+    callbacks = ExperimentCallbacks(chosen, run_dir, plan.what["steps"], progress, **plan.feeding)
     try:
         result = agent.train(agent.Args(**arguments), make_env=spec.make_env, callbacks=callbacks)
     finally:

@@ -2,9 +2,11 @@
 
 Every run goes through :func:`sebn.experiment.run`, so a complete run is skipped, an
 interrupted one resumes from its checkpoint, and killing the sweep loses at most the
-runs' records being written. A run that raises is recorded in its directory
-(``failed.json``: the error and its traceback) and the others go on; the next sweep tries
-it again. ``runs/<domain>/sweep.json`` lists the grid and each run's outcome.
+runs' records being written. Every run is checked before any starts
+(:func:`sebn.experiment.plan_run`): an agent option its agent does not take, or a run
+directory that holds another run, stops the sweep with nothing written. A run that raises
+once started is recorded in its directory (``failed.json``: the error and its traceback)
+and the others go on; the next sweep tries it again. ``runs/<domain>/sweep.json`` lists the grid and each run's outcome.
 
 On Ray (``ray_address``), each run is a task asking for one CPU. The run directories are
 written by the workers, so on a cluster of several machines ``runs`` must be a path every
@@ -31,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sebn.experiment import curriculum_label, parse_curriculum_label, run, run_dir_for
+from sebn.experiment import ExperimentError, curriculum_label, parse_curriculum_label, plan_run, run, run_dir_for
 from sebn.records import write_json
 
 
@@ -116,6 +118,10 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
         curriculum_options: curriculum name -> its options (as for :func:`sebn.experiment.run`).
         agent_options: as for :func:`sebn.experiment.run`, for every run.
         progress: a progress bar over the grid.
+
+    Raises:
+        SweepError: before any run starts, when a run cannot (an agent option its agent
+            does not take, a run directory holding another run).
     """
     chosen = []
     for label in curricula:
@@ -124,6 +130,10 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
     # seed by seed: a sweep stopped half way has every curriculum on its first seeds
     jobs = [Job(domain, curriculum_label(name, options), name, seed, steps, str(runs), options, dict(agent_options or {}))
             for seed in seeds for name, options in chosen]
+    problems = [p for p in dict.fromkeys(_problem(job) for job in jobs) if p]
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise SweepError("; ".join(problems[:3]) + more)
     bar = _progress_bar(len(jobs), f"sweep {domain}") if progress else None
     outcomes: dict[int, Outcome] = {}
     submit = on_ray(ray_address) if ray_address is not None else on_pool(workers)
@@ -138,6 +148,15 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
     write_json(Path(runs) / domain / "sweep.json", {"domain": domain, "curricula": list(curricula), "seeds": sorted({j.seed for j in jobs}),
                                                 "steps": steps, "runs": [asdict(o) for o in ordered]})
     return ordered
+
+
+def _problem(job: Job) -> str | None:
+    """Why ``job`` cannot run as asked, or ``None``."""
+    try:
+        plan_run(job.domain, job.curriculum, job.seed, job.steps, job.runs, job.curriculum_options, job.agent_options)
+    except ExperimentError as error:
+        return str(error)
+    return None
 
 
 def on_pool(workers: int, task: Callable[[Job], Outcome] = run_job) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]:

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sebn.cli import main
-from sebn.experiment import DOMAINS, ExperimentError, curriculum_label, curriculum_options, parse_curriculum_label, run
+from sebn.experiment import (DOMAINS, ExperimentError, check_agent_options, curriculum_label, curriculum_options,
+                             parse_curriculum_label, run)
 from sebn.records import read_jsonl
 
 SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
@@ -115,6 +116,24 @@ def test_cli_reports_bad_flags(capsys, tmp_path):
     assert "expected a non-negative number, got '-1'" in capsys.readouterr().err
     assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
     assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"hiden_sizes": [8]}, "ppo has no argument hiden_sizes"),
+    ({"learning_rate": "3e-4"}, "ppo's learning_rate takes float, got '3e-4'"),
+    ({"hidden_sizes": [64, 64.5]}, "ppo's hidden_sizes takes list[int], got [64, 64.5] (item 1 of list"),
+    ({"num_envs": 2.5}, "ppo's num_envs takes int, got 2.5"),
+    ({"target_kl": "none"}, "ppo's target_kl takes float | None, got 'none'"),
+])
+def test_agent_options_are_checked_by_name_and_type(options, message):
+    with pytest.raises(ExperimentError) as error:
+        check_agent_options("ppo", options)
+    assert message in str(error.value)
+
+
+def test_agent_options_of_the_right_types_pass():
+    check_agent_options("ppo", {"learning_rate": 1, "hidden_sizes": [8, 8], "target_kl": None, "env_id": "CartPole-v1"})
+    check_agent_options("sac", {"preset": "gradient-paper", "target_network_frequency": 2})
 
 
 def test_plot_of_runs(tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Sweeps on the simulated student: the process pool and a local Ray cluster give the same
 runs for the same seeds, a killed sweep redoes only what was missing, a failed run is
-recorded and the others finish."""
+recorded and the others finish, and a sweep that cannot run as asked stops before any run."""
 
 from __future__ import annotations
 
@@ -89,18 +89,39 @@ def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
 
 
 def test_a_failed_run_is_recorded_and_the_others_finish(tmp_path, capsys):
+    # generation_size=0 passes every check before the start; the curriculum refuses it once built
+    code = main(["sweep", "student_doorkey", "--curricula", "uniform,sebn-generation_size=0", "--seeds", "0-1", "--steps", "200",
+                 "--runs", str(tmp_path), "--no-progress"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "2 of 4 runs complete" in out and "generation_size and window must be at least 1" in out
+    for seed in (0, 1):
+        failed = json.loads((tmp_path / "student_doorkey" / "sebn-generation_size=0" / f"seed{seed}" / "failed.json").read_text())
+        assert "ValueError" in failed["error"] and "Traceback" in failed["traceback"]
+        assert len(episodes(tmp_path, "uniform", seed)) == 200
+
+
+def test_a_directory_holding_another_run_stops_the_sweep_before_any_run(tmp_path, capsys):
     clash = tmp_path / "student_doorkey" / "uniform" / "seed1"
     clash.mkdir(parents=True)
     (clash / "config.json").write_text(json.dumps({"domain": "student_doorkey", "curriculum": "uniform", "seed": 1, "steps": 5}))
     code = main(["sweep", "student_doorkey", "--curricula", "sebn,uniform", "--seeds", "0-1", "--steps", "200",
                  "--runs", str(tmp_path), "--no-progress"])
-    assert code == 1
-    out = capsys.readouterr().out
-    assert "3 of 4 runs complete" in out and "holds a different run" in out
-    failed = json.loads((clash / "failed.json").read_text())
-    assert "ExperimentError" in failed["error"] and "Traceback" in failed["traceback"]
-    for label, seed in (("sebn", 0), ("uniform", 0), ("sebn", 1)):
-        assert len(episodes(tmp_path, label, seed)) == 200
+    assert code == 2
+    assert f"{clash} holds a different run (steps 5 there, 200 asked" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "student_doorkey", "student_doorkey/uniform", "student_doorkey/uniform/seed1", "student_doorkey/uniform/seed1/config.json"]
+
+
+@pytest.mark.parametrize("option, message", [
+    ("learning_rate=0.5", "student has no argument learning_rate; its arguments:"),
+    ("rate=\"fast\"", "student's rate takes float, got 'fast'"),
+])
+def test_a_bad_agent_option_stops_the_sweep_before_any_run(tmp_path, capsys, option, message):
+    code = main(["sweep", "student_doorkey", "--seeds", "0-1", "--steps", "200", "--runs", str(tmp_path), "--no-progress",
+                 "--agent", option])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("bad", ["--seeds 2-1", "--seeds x", "--curricula ,", "--workers 0"])
