@@ -139,10 +139,14 @@ FEEDER_OPTIONS = {"gradients": "actor", "clear_buffer": False}
 """The teacher's options that go to the feeder rather than the curriculum, with their defaults."""
 
 
+_CONSTRUCTORS = {"sebn": SEBNCurriculum, "anti": SEBNCurriculum, "gradient": GradientNormTeacher}
+"""The curricula that take options, by name."""
+
+
 def curriculum_options(name: str) -> dict[str, Any]:
     """The options a curriculum takes (``curriculum_options`` of :func:`run`), with their
     defaults, read from its constructor; empty for curricula without options."""
-    constructor = {"sebn": SEBNCurriculum, "anti": SEBNCurriculum, "gradient": GradientNormTeacher}.get(name)
+    constructor = _CONSTRUCTORS.get(name)
     if constructor is None:
         return {}
     parameters = inspect.signature(constructor).parameters.values()
@@ -309,7 +313,8 @@ class RunPlan:
         run_dir: where the run lives.
         what: the run's identity as ``config.json`` records it.
         arguments: the agent's ``Args`` fields.
-        curriculum_options: for the curriculum; ``feeding``: for the feeder.
+        curriculum: the curriculum, built (untouched until the run starts or resumes).
+        feeding: the feeder's options.
         resume: whether a checkpoint is there to resume from.
         config: the run directory's ``config.json`` when it already holds this run.
     """
@@ -319,7 +324,7 @@ class RunPlan:
     run_dir: Path
     what: dict[str, Any]
     arguments: dict[str, Any]
-    curriculum_options: dict[str, Any]
+    curriculum: Any
     feeding: dict[str, Any]
     resume: bool
     config: dict[str, Any] | None
@@ -346,26 +351,33 @@ def check_agent_options(agent_name: str, options: Mapping[str, Any]) -> None:
         ...
         sebn.experiment.ExperimentError: ppo's learning_rate takes float, got 'fast' (str is neither float or int)
     """
-    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
-
-    args = importlib.import_module(f"agents.{agent_name}").Args
-    types = typing.get_type_hints(args)
+    types = typing.get_type_hints(importlib.import_module(f"agents.{agent_name}").Args)
     unknown = sorted(set(options) - set(types))
     if unknown:
         raise ExperimentError(f"{agent_name} has no argument {', '.join(unknown)}; its arguments: {', '.join(sorted(types))}")
-    for name, value in options.items():
+    _check_types(agent_name, types, options)
+
+
+def _check_types(owner: str, types: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Each value of a name in ``types`` is of its type (lists item by item)."""
+    from typeguard import CollectionCheckStrategy, TypeCheckError, check_type
+
+    for name, value in values.items():
+        if name not in types:
+            continue
         try:
             check_type(value, types[name], collection_check_strategy=CollectionCheckStrategy.ALL_ITEMS)
         except TypeCheckError as error:
             shown = inspect.formatannotation(types[name])
-            raise ExperimentError(f"{agent_name}'s {name} takes {shown}, got {value!r} ({error})") from None
+            raise ExperimentError(f"{owner}'s {name} takes {shown}, got {value!r} ({error})") from None
 
 
 def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None = None, runs: str | Path = "runs",
              curriculum_options: Mapping[str, Any] | None = None, agent_options: Mapping[str, Any] | None = None,
              checkpoint_every: int | None = None) -> RunPlan:
     """Check a run before it starts (arguments as for :func:`run`): the domain takes the
-    curriculum, the agent takes the options, and the run directory is empty or holds this
+    curriculum, the curriculum and the agent take their options (the curriculum is built,
+    so its own checks of values run too), and the run directory is empty or holds this
     very run (to resume or skip).
 
     Raises:
@@ -379,9 +391,17 @@ def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | 
     options = dict(curriculum_options or {})
     feeding = {"gradients": options.pop("gradients", FEEDER_OPTIONS["gradients"]) if curriculum == "gradient" else None,
                "clear_buffer": bool(options.pop("clear_buffer", FEEDER_OPTIONS["clear_buffer"]))}
+    label = curriculum_label(curriculum, curriculum_options or {})
+    constructor = _CONSTRUCTORS.get(curriculum)
+    if constructor is not None:
+        _check_types(curriculum, typing.get_type_hints(constructor.__init__), options)
+    try:
+        chosen = build_curriculum(spec, curriculum, seed, options)
+    except (TypeError, ValueError) as error:
+        raise ExperimentError(f"curriculum {label}: {error}") from None
     agent = importlib.import_module(f"agents.{spec.agent}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
-    run_dir = run_dir_for(runs, domain, curriculum_label(curriculum, curriculum_options or {}), seed)
+    run_dir = run_dir_for(runs, domain, label, seed)
     what = {"domain": domain, "curriculum": curriculum, "seed": seed, "steps": steps,
             "curriculum_options": dict(curriculum_options or {}), "agent_options": dict(agent_options or {})}
     resume = (run_dir / "checkpoints" / "latest.pt").exists()
@@ -389,7 +409,7 @@ def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | 
                 "checkpoint_every": checkpoint_every or max(steps // 10, 1)}
     # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
     arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
-    plan = RunPlan(spec, agent, run_dir, what, arguments, options, feeding, resume, None)
+    plan = RunPlan(spec, agent, run_dir, what, arguments, chosen, feeding, resume, None)
     config_path = run_dir / "config.json"
     if config_path.exists():
         config = json.loads(config_path.read_text())
@@ -440,8 +460,7 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
 
     if not plan.resume:
         _clear_records(run_dir)
-    chosen = build_curriculum(spec, curriculum, seed, plan.curriculum_options)
-    callbacks = ExperimentCallbacks(chosen, run_dir, plan.what["steps"], progress, **plan.feeding)
+    callbacks = ExperimentCallbacks(plan.curriculum, run_dir, plan.what["steps"], progress, **plan.feeding)
     try:
         result = agent.train(agent.Args(**arguments), make_env=spec.make_env, callbacks=callbacks)
     finally:

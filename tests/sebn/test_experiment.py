@@ -136,6 +136,18 @@ def test_agent_options_of_the_right_types_pass():
     check_agent_options("sac", {"preset": "gradient-paper", "target_network_frequency": 2})
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"delta": "x"}, "sebn's delta takes float, got 'x'"),
+    ({"method": "foo"}, "curriculum sebn-method=foo: method must be one of mle, map, svi, nuts"),
+    ({"generation_size": 0}, "curriculum sebn-generation_size=0: generation_size and window must be at least 1"),
+])
+def test_bad_curriculum_options_stop_the_run_before_it_writes(tmp_path, options, message):
+    with pytest.raises(ExperimentError) as error:
+        run("student_doorkey", "sebn", steps=100, runs=tmp_path, curriculum_options=options, progress=False)
+    assert message in str(error.value)
+    assert not list(tmp_path.iterdir())
+
+
 def test_plot_of_runs(tmp_path, capsys):
     small_run(tmp_path)
     out = tmp_path / "plot.png"

@@ -89,16 +89,18 @@ def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
 
 
 def test_a_failed_run_is_recorded_and_the_others_finish(tmp_path, capsys):
-    # generation_size=0 passes every check before the start; the curriculum refuses it once built
-    code = main(["sweep", "student_doorkey", "--curricula", "uniform,sebn-generation_size=0", "--seeds", "0-1", "--steps", "200",
+    # passes every check before the start, then cannot write its episodes
+    blocked = tmp_path / "student_doorkey" / "uniform" / "seed1"
+    (blocked / "episodes.jsonl").mkdir(parents=True)
+    code = main(["sweep", "student_doorkey", "--curricula", "sebn,uniform", "--seeds", "0-1", "--steps", "200",
                  "--runs", str(tmp_path), "--no-progress"])
     assert code == 1
     out = capsys.readouterr().out
-    assert "2 of 4 runs complete" in out and "generation_size and window must be at least 1" in out
-    for seed in (0, 1):
-        failed = json.loads((tmp_path / "student_doorkey" / "sebn-generation_size=0" / f"seed{seed}" / "failed.json").read_text())
-        assert "ValueError" in failed["error"] and "Traceback" in failed["traceback"]
-        assert len(episodes(tmp_path, "uniform", seed)) == 200
+    assert "3 of 4 runs complete" in out and f"failed: {blocked}" in out
+    failed = json.loads((blocked / "failed.json").read_text())
+    assert "Traceback" in failed["traceback"]
+    for label, seed in (("sebn", 0), ("uniform", 0), ("sebn", 1)):
+        assert len(episodes(tmp_path, label, seed)) == 200
 
 
 def test_a_directory_holding_another_run_stops_the_sweep_before_any_run(tmp_path, capsys):
