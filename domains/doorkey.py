@@ -5,9 +5,10 @@ A task (``specs/doorkey.sebn``'s env variables plus the target trained):
 
 * ``exists_door=1``: a wall splits the room; its door is locked and the key lies on the
   agent's side, the goal on the far side. ``0``: one open room with the goal, no key.
-* ``wall=1``: a wall segment stands across the way from the agent to its first point of
-  interest (the key when there is a door, else the goal), so the way round is longer than
-  the straight line.
+* ``wall=1``: a wall segment stands across the way to the goal (from the door, on its far
+  side, when there is one; else from the agent), so the way round is longer than the
+  straight line. The spec requires ``avoid_wall`` for ``goalreached`` alone, so the wall
+  never stands between the agent and the key or the door.
 * ``distance=0``: the agent starts at most 2 squares (Manhattan) from that point of
   interest; ``1``: more than 2 squares from every point of interest (key, door, goal).
 * ``target``: ``haskey``, ``dooropened`` (both need ``exists_door=1``) or ``goalreached``.
@@ -151,20 +152,20 @@ class DoorKeyEnv(gym.Env):
         if not starts:
             return False
         self.agent_pos = starts[int(rng.integers(len(starts)))]
-        if self.task["wall"] and not self._place_wall_segment(first):
+        if self.task["wall"] and not self._place_wall_segment(self.door_pos or self.agent_pos, self.goal_pos):
             return False
         for obj, pos in ((Goal(), self.goal_pos), (Key("yellow"), self.key_pos)):
             if pos is not None:
                 self.grid.set(*pos, obj)
         return self._solvable()
 
-    def _place_wall_segment(self, first: tuple[int, int]) -> bool:
-        """A wall of 2-3 squares across a shortest line from the agent to ``first``,
-        leaving a longer way round."""
+    def _place_wall_segment(self, start: tuple[int, int], end: tuple[int, int]) -> bool:
+        """A wall of 2-3 squares across a shortest line from ``start`` to ``end``, leaving a
+        longer way round."""
         rng = self.np_random
-        (ax, ay), (fx, fy) = self.agent_pos, first
-        between = [(x, y) for x in range(min(ax, fx), max(ax, fx) + 1) for y in range(min(ay, fy), max(ay, fy) + 1)
-                   if (x, y) not in (self.agent_pos, first) and self._free((x, y))]
+        (sx, sy), (ex, ey) = start, end
+        between = [(x, y) for x in range(min(sx, ex), max(sx, ex) + 1) for y in range(min(sy, ey), max(sy, ey) + 1)
+                   if (x, y) not in (start, end) and self._free((x, y))]
         if not between:
             return False
         cx, cy = between[int(rng.integers(len(between)))]
@@ -172,14 +173,14 @@ class DoorKeyEnv(gym.Env):
         length = int(rng.integers(2, 4))
         offset = int(rng.integers(0, length))
         cells = [(cx - offset + i, cy) if horizontal else (cx, cy - offset + i) for i in range(length)]
-        if not all(self._free(c) and c not in (self.agent_pos, first, self.goal_pos, self.key_pos) for c in cells):
+        if not all(self._free(c) and c not in (self.agent_pos, self.goal_pos, self.key_pos) for c in cells):
             return False
         if self.door_pos is not None and any(_manhattan(c, self.door_pos) <= 1 for c in cells):
             return False
         for c in cells:
             self.grid.set(*c, Wall())
-        distance = self._path_length(self.agent_pos, first)
-        return distance is not None and distance > _manhattan(self.agent_pos, first)
+        distance = self._path_length(start, end, through_doors=True)
+        return distance is not None and distance > _manhattan(start, end)
 
     def _free(self, pos: tuple[int, int]) -> bool:
         x, y = pos

@@ -49,9 +49,12 @@ def test_layout_is_what_the_task_asks(task):
             assert door.is_locked and not door.is_open
             assert env.agent_pos[0] < env.door_pos[0] < env.goal_pos[0] and env.key_pos[0] < env.door_pos[0]
         walls = inner_walls(env)
-        if task["wall"]:
+        if task["wall"]:  # across the way to the goal, the only target whose spec lines need avoid_wall
             assert 2 <= len(walls) <= 3
-            assert env._path_length(env.agent_pos, first) > manhattan(env.agent_pos, first)
+            start = env.door_pos or env.agent_pos
+            assert env._path_length(start, env.goal_pos, through_doors=True) > manhattan(start, env.goal_pos)
+            if task["exists_door"]:
+                assert all(x > env.door_pos[0] for x, _ in walls)  # the key and the door stay in plain reach
         else:
             assert walls == []
         assert solve(env)[1], f"unsolvable layout for {task}, seed {seed}"
