@@ -23,6 +23,7 @@ import numpy as np
 
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
+from domains.doorkey import TARGETS
 from sebn.curricula import CURRICULA
 from sebn.plots import find_runs, plot_runs
 from sebn.records import read_jsonl
@@ -38,9 +39,10 @@ def agent_options(steps: int, eval_episodes: int = 30) -> dict:
     return {"eval_every": max(steps // 20, 1), "eval_episodes": eval_episodes}
 
 
-def late_outcomes_by_wall(run_dirs: list[Path]) -> dict[int, list[int]]:
+def late_outcomes(run_dirs: list[Path]) -> dict[tuple[str, int], list[int]]:
     """Outcomes of the training episodes' own targets in the last fifth of each run, pooled
-    over the runs, by the task's ``wall`` value: where the options still fail."""
+    over the runs, by the episode's target and the task's ``wall`` value: where the options
+    still fail."""
     outcomes = defaultdict(list)
     for run_dir in run_dirs:
         episodes = read_jsonl(run_dir / "episodes.jsonl")
@@ -48,7 +50,7 @@ def late_outcomes_by_wall(run_dirs: list[Path]) -> dict[int, list[int]]:
         for episode in episodes:
             target = episode["task"]["target"]
             if episode["step"] >= late and target in episode["targets"]:
-                outcomes[episode["task"]["wall"]].append(episode["targets"][target])
+                outcomes[target, episode["task"]["wall"]].append(episode["targets"][target])
     return outcomes
 
 
@@ -58,11 +60,16 @@ def runs_reaching(label_dir: Path, threshold: float) -> str:
     return f"{label_dir.name} {sum(steps_to(run, threshold)[1] for run in runs)}/{len(runs)}"
 
 
-def wall_table(label_dirs: list[Path]) -> list[str]:
-    rows = ["| curriculum | training success, wall=0 (episodes) | training success, wall=1 (episodes) |", "|---|---|---|"]
+def outcome_table(label_dirs: list[Path]) -> list[str]:
+    rows = ["| curriculum | " + " | ".join(f"{target}: wall=0 / wall=1 (episodes)" for target in TARGETS) + " |",
+            "|---|" + "---|" * len(TARGETS)]
     for label_dir in label_dirs:
-        outcomes = late_outcomes_by_wall(find_runs([label_dir]))
-        cells = [f"{np.mean(outcomes[wall]):.2f} ({len(outcomes[wall]):,})" if outcomes[wall] else "-" for wall in (0, 1)]
+        outcomes = late_outcomes(find_runs([label_dir]))
+        cells = []
+        for target in TARGETS:
+            by_wall = [outcomes[target, wall] for wall in (0, 1)]
+            rates = " / ".join(f"{np.mean(o):.2f}" if o else "-" for o in by_wall)
+            cells.append(f"{rates} ({' / '.join(f'{len(o):,}' for o in by_wall)})")
         rows.append(f"| {label_dir.name} | {' | '.join(cells)} |")
     return rows
 
@@ -101,8 +108,8 @@ def main() -> None:
         report_table(report), "",
         f"Runs whose training-time evaluation reached {STRICT_THRESHOLD:g} on the hardest setting: {reaching}.", "",
         f"Where the options fail: training episodes in the last {1 - LATE:.0%} of each run's steps, pooled over the seeds, "
-        "success of the episode's own target by the task's wall:", "",
-        *wall_table(label_dirs), "",
+        "success of the episode's own target, by target and the task's wall (the wall stands across the way to the goal):", "",
+        *outcome_table(label_dirs), "",
         f"![DoorKey curricula](benchmarks/results/{figure.name})",
     ]
     print("\n".join(lines))

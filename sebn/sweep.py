@@ -3,10 +3,11 @@
 Every run goes through :func:`sebn.experiment.run`, so a complete run is skipped, an
 interrupted one resumes from its checkpoint, and killing the sweep loses at most the
 runs' records being written. Every run is checked before any starts
-(:func:`sebn.experiment.plan_run`): an agent option its agent does not take, or a run
-directory that holds another run, stops the sweep with nothing written. A run that raises
-once started is recorded in its directory (``failed.json``: the error and its traceback)
-and the others go on; the next sweep tries it again. ``runs/<domain>/sweep.json`` lists the grid and each run's outcome.
+(:func:`sebn.experiment.plan_run`): an option its curriculum or agent does not take, or a
+run directory that holds another run, stops the sweep with nothing written. A run that
+raises once started is recorded in its directory (``failed.json``: the error and its
+traceback) and the others go on; the next sweep tries it again.
+``runs/<domain>/sweep.json`` lists the grid and each run's outcome.
 
 On Ray (``ray_address``), each run is a task asking for one CPU. The run directories are
 written by the workers, so on a cluster of several machines ``runs`` must be a path every
@@ -120,8 +121,8 @@ def sweep(domain: str, curricula: Sequence[str], seeds: Iterable[int], steps: in
         progress: a progress bar over the grid.
 
     Raises:
-        SweepError: before any run starts, when a run cannot (an agent option its agent
-            does not take, a run directory holding another run).
+        SweepError: before any run starts, when a run cannot (an option its curriculum
+            or agent does not take, a run directory holding another run).
     """
     chosen = []
     for label in curricula:
