@@ -358,6 +358,7 @@ def domain(name: str = "doorkey"):
         agent_args={"options": len(TARGETS), "hidden_sizes": [64, 64, 64, 64], "num_envs": 8, "num_steps": 128,
                     "eval_every": 10_000, "eval_episodes": 20, "ent_coef": 0.01, "eval_greedy": False},
         default_steps=200_000,
+        version=2,  # 2: the wall stands across the way to the goal (in version 1 it stood before the key)
     )
 
 

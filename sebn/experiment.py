@@ -3,8 +3,8 @@
 ``runs/<domain>/<label>/seed<S>/`` (:func:`curriculum_label`: the curriculum and the
 options it was given that differ from their defaults) holds (DESIGN.md section 8):
 
-* ``config.json``: what was run (domain, curriculum, seed, steps, options, agent
-  arguments), the package version, the git commit (``-dirty`` when the working tree had
+* ``config.json``: what was run (domain and its version, curriculum, seed, steps, options,
+  agent arguments), the package version, the git commit (``-dirty`` when the working tree had
   uncommitted changes), start and end times;
 * TensorBoard events (the agent's ``charts/``, ``losses/``, ``eval/``; the curriculum's
   ``curriculum/``: expected competency levels, task-distribution entropy, fit likelihood);
@@ -84,6 +84,9 @@ class Domain:
             three options, so each option trains on the hardest setting with its own target).
         task_space: for domains without a spec, the space the gradient-norm teacher and
             ``uniform`` draw from (``target`` leaves the env its own start distribution).
+        version: raised whenever the env changes what a task means (layout, dynamics,
+            rewards); ``config.json`` records it, and a run of another version is never
+            resumed or reused.
     """
 
     name: str
@@ -97,6 +100,7 @@ class Domain:
     evaluation: dict[str, Any] | None = None
     target_tasks: list[dict[str, Any]] | None = None
     task_space: gym.Space | None = None
+    version: int = 1
 
     @property
     def curricula(self) -> tuple[str, ...]:
@@ -423,6 +427,9 @@ def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | 
         if changed:
             raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
                                   "changed since?); choose another --runs directory")
+        if config.get("domain_version", 1) != spec.version:
+            raise ExperimentError(f"{run_dir} holds a run of {domain} version {config.get('domain_version', 1)}, and the domain "
+                                  f"is at version {spec.version} now; choose another --runs directory")
         plan.config = config
     return plan
 
@@ -454,7 +461,8 @@ def run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | None 
     run_dir, arguments, spec, agent = plan.run_dir, plan.arguments, plan.domain, plan.agent
     config_path = run_dir / "config.json"
     run_dir.mkdir(parents=True, exist_ok=True)
-    config = {**(plan.config or {**plan.what, "version": __version__, "commit": _git_commit(), "started": _now()}),
+    config = {**(plan.config or {**plan.what, "domain_version": spec.version, "version": __version__, "commit": _git_commit(),
+                                 "started": _now()}),
               "agent_args": plan.recorded}
     write_json(config_path, config)
 

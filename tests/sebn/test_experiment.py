@@ -4,6 +4,7 @@ resumed with no episode lost or counted twice."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import signal
@@ -17,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sebn.cli import main
-from sebn.experiment import (DOMAINS, ExperimentError, check_agent_options, curriculum_label, curriculum_options,
+from sebn import experiment
+from sebn.experiment import (DOMAINS, ExperimentError, check_agent_options, curriculum_label, curriculum_options, load_domain,
                              parse_curriculum_label, run)
 from sebn.records import read_jsonl
 
@@ -233,6 +235,15 @@ def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
     config["agent_args"]["rate"] = 0.5  # as if the domain file had changed the student since
     (run_dir / "config.json").write_text(json.dumps(config))
     with pytest.raises(ExperimentError, match=r"other agent arguments \(rate;"):
+        run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+
+
+def test_a_run_of_another_domain_version_is_not_reused(tmp_path, monkeypatch):
+    run_dir = run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+    assert json.loads((run_dir / "config.json").read_text())["domain_version"] == 1
+    changed = dataclasses.replace(load_domain("student_doorkey"), version=2)  # as if the env had changed since
+    monkeypatch.setattr(experiment, "load_domain", lambda name: changed)
+    with pytest.raises(ExperimentError, match="holds a run of student_doorkey version 1, and the domain is at version 2"):
         run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
 
 
