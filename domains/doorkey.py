@@ -9,8 +9,9 @@ A task (``specs/doorkey.sebn``'s env variables plus the target trained):
   side, when there is one; else from the agent), so the way round is longer than the
   straight line. The spec requires ``avoid_wall`` for ``goalreached`` alone, so the wall
   never stands between the agent and the key or the door.
-* ``distance=0``: the agent starts at most 2 squares (Manhattan) from that point of
-  interest; ``1``: more than 2 squares from every point of interest (key, door, goal).
+* ``distance=0``: the agent starts at most 2 squares (Manhattan) from its first point of
+  interest (the key when there is a door, else the goal); ``1``: more than 2 squares from
+  every point of interest (key, door, goal).
 * ``target``: ``haskey``, ``dooropened`` (both need ``exists_door=1``) or ``goalreached``.
 
 Every episode starts from scratch (no key held, door locked); the trained target gives
