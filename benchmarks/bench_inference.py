@@ -61,6 +61,7 @@ def pgmpy_model(net: SEBN, theta):
 
 
 def bench_scoring(repeats: int) -> tuple[list[str], dict]:
+    from pgmpy.factors.discrete import TabularCPD
     from pgmpy.inference import VariableElimination
 
     net = SEBN(load_spec(ROOT / "specs/bipedalwalker.sebn"))
@@ -90,8 +91,6 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
 
     def joint_query_new_theta():
         """As a curriculum would call it: a new theta each generation, set the pgmpy way."""
-        from pgmpy.factors.discrete import TabularCPD
-
         fresh = next(new_thetas)
         engine.model.add_cpds(*(TabularCPD(name, len(fresh[name]), [[p] for p in fresh[name].tolist()],
                                     state_names={name: list(range(len(fresh[name])))}) for name in net.base))

@@ -427,8 +427,9 @@ def plan_run(domain: str, curriculum: str = "sebn", seed: int = 0, steps: int | 
         if changed:
             raise ExperimentError(f"{run_dir} holds a run with other agent arguments ({', '.join(changed)}; the domain "
                                   "changed since?); choose another --runs directory")
-        if config.get("domain_version", 1) != spec.version:
-            raise ExperimentError(f"{run_dir} holds a run of {domain} version {config.get('domain_version', 1)}, and the domain "
+        recorded_version = config.get("domain_version", 1)  # runs from before domains had versions: 1
+        if recorded_version != spec.version:
+            raise ExperimentError(f"{run_dir} holds a run of {domain} version {recorded_version}, and the domain "
                                   f"is at version {spec.version} now; choose another --runs directory")
         plan.config = config
     return plan
