@@ -1,5 +1,6 @@
-"""The little the single-file agents share: callbacks, replay buffer, logging, seeding,
-evaluation and checkpoints. No framework: each agent's loop stays in its own file.
+"""The little the single-file agents share: replay buffer, logging, seeding, the training
+envs' bookkeeping and checkpoints (the callbacks and evaluation are the runner's contract,
+:mod:`sebn.runner.interface`). No framework: each agent's loop stays in its own file.
 
 Example:
     >>> buffer = ReplayBuffer(obs_shape=(3,), action_shape=(1,), capacity=10)
@@ -24,52 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-class Callbacks:
-    """The only door between an agent and a curriculum or teacher. Override what you need.
-
-    * ``on_start(handles)``: once, before training; ``handles`` holds ``"envs"`` and, for
-      off-policy agents, ``"replay_buffer"`` (call ``.clear()`` on it to empty it).
-    * ``on_episode(info)``: after each finished training episode, with ``task`` (the reset
-      options' task echoed by the env, if any), ``return``, ``length``, ``global_step``,
-      ``final_info`` (the env's last info) and ``env_index``.
-    * ``on_step(global_step)``: at the start of every step of the training envs, before
-      the episodes that step finishes and the updates it feeds.
-    * ``on_update(modules)``: after ``backward()`` and before the optimiser step, so the
-      gradients of ``modules`` (``"actor"``, ``"critic"``, ...) are readable; they are
-      overwritten by the next update, so copy what you keep.
-    * ``on_eval(step, metrics)``: after each evaluation.
-    * ``reset_options(env_index)``: the options for the next reset of a training env
-      (a curriculum's task goes here); ``None`` for the env's default.
-    * ``state_dict()`` / ``load_state_dict(state)``: saved in and restored from the agent's
-      checkpoints (plain Python values), so a curriculum resumes with the agent.
-    """
-
-    def on_start(self, handles: Mapping[str, Any]) -> None:
-        """Once, before training: ``{"envs": ..., "replay_buffer": ...}``."""
-
-    def reset_options(self, env_index: int) -> dict[str, Any] | None:
-        """Options for the next reset of training env ``env_index``; ``None``: the env's default."""
-        return None
-
-    def on_step(self, global_step: int) -> None:
-        """At the start of every step of the training envs."""
-
-    def on_episode(self, info: Mapping[str, Any]) -> None:
-        """After each finished training episode."""
-
-    def on_update(self, modules: Mapping[str, nn.Module]) -> None:
-        """After ``backward()``, before the optimiser step."""
-
-    def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
-        """After each evaluation."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint keeps of the callbacks (nothing by default)."""
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` gave, when the agent resumes."""
+from sebn.runner.interface import Callbacks, evaluate
 
 
 def start_run(args) -> tuple[np.random.Generator, Path]:
@@ -90,7 +46,9 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     torch.backends.cudnn.deterministic = deterministic
 
 
-def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU, output_activation: type[nn.Module] | None = None) -> nn.Sequential:
+def mlp(
+    sizes: list[int], activation: type[nn.Module] = nn.ReLU, output_activation: type[nn.Module] | None = None
+) -> nn.Sequential:
     """Linear layers of the given sizes with ``activation`` between them."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
@@ -146,9 +104,13 @@ class ReplayBuffer:
     def state_dict(self) -> dict[str, Any]:
         n = self.size
         return {
-            "obs": torch.from_numpy(self.obs[:n].copy()), "next_obs": torch.from_numpy(self.next_obs[:n].copy()),
-            "actions": torch.from_numpy(self.actions[:n].copy()), "rewards": torch.from_numpy(self.rewards[:n].copy()),
-            "terminated": torch.from_numpy(self.terminated[:n].copy()), "position": self.position, "size": n,
+            "obs": torch.from_numpy(self.obs[:n].copy()),
+            "next_obs": torch.from_numpy(self.next_obs[:n].copy()),
+            "actions": torch.from_numpy(self.actions[:n].copy()),
+            "rewards": torch.from_numpy(self.rewards[:n].copy()),
+            "terminated": torch.from_numpy(self.terminated[:n].copy()),
+            "position": self.position,
+            "size": n,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -177,7 +139,11 @@ class RunningMeanStd:
         return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"mean": torch.as_tensor(np.asarray(self.mean)), "var": torch.as_tensor(np.asarray(self.var)), "count": float(self.count)}
+        return {
+            "mean": torch.as_tensor(np.asarray(self.mean)),
+            "var": torch.as_tensor(np.asarray(self.var)),
+            "count": float(self.count),
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.mean, self.var, self.count = state["mean"].numpy(), state["var"].numpy(), state["count"]
@@ -191,7 +157,9 @@ class RunLogger:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(run_dir))
-        self.writer.add_text("hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in config.items()))
+        self.writer.add_text(
+            "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in config.items())
+        )
         self.wandb = None
         if track:
             try:
@@ -209,14 +177,6 @@ class RunLogger:
             self.wandb.finish()
 
 
-def episode_success(info: Mapping[str, Any]) -> float | None:
-    """The env's own success flag in an episode's last info, if it reports one."""
-    for key in ("is_success", "success"):
-        if key in info:
-            return float(np.asarray(info[key]).item())
-    return None
-
-
 def env_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
     """Env ``i``'s own info out of a vector env's merged infos (dict values, such as a
     task or target outcomes, are merged key by key, so they are split back recursively)."""
@@ -229,49 +189,48 @@ def env_info(infos: Mapping[str, Any], i: int) -> dict[str, Any]:
     return own
 
 
-def report_episodes(finished: np.ndarray, infos: Mapping[str, Any], returns: np.ndarray, lengths: np.ndarray,
-                    tasks: list[Any], global_step: int, logger: RunLogger, callbacks: Callbacks) -> None:
+def report_episodes(
+    finished: np.ndarray,
+    infos: Mapping[str, Any],
+    returns: np.ndarray,
+    lengths: np.ndarray,
+    tasks: list[Any],
+    global_step: int,
+    logger: RunLogger,
+    callbacks: Callbacks,
+) -> None:
     """Log and hand over each finished training episode, then zero its counters."""
     for i in np.flatnonzero(finished):
         final_info = env_info(infos, i)
         logger.scalar("charts/episodic_return", returns[i], global_step)
         logger.scalar("charts/episodic_length", lengths[i], global_step)
-        callbacks.on_episode({"task": tasks[i], "return": float(returns[i]), "length": int(lengths[i]),
-                              "global_step": global_step, "final_info": final_info, "env_index": int(i)})
+        callbacks.on_episode(
+            {
+                "task": tasks[i],
+                "return": float(returns[i]),
+                "length": int(lengths[i]),
+                "global_step": global_step,
+                "final_info": final_info,
+                "env_index": int(i),
+            }
+        )
         returns[i], lengths[i] = 0, 0
 
 
-def evaluate_and_log(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, args, global_step: int, logger: RunLogger,
-                     callbacks: Callbacks) -> dict[str, float]:
+def evaluate_and_log(
+    policy: Callable[[np.ndarray], np.ndarray],
+    env: gym.Env,
+    args,
+    global_step: int,
+    logger: RunLogger,
+    callbacks: Callbacks,
+) -> dict[str, float]:
     """Evaluate, log under ``eval/`` and tell the callbacks; the result records its step."""
     metrics = evaluate(policy, env, args.eval_episodes, seed=10_000 + args.seed)
     for key, value in metrics.items():
         logger.scalar(key, value, global_step)
     callbacks.on_eval(global_step, metrics)
     return {**metrics, "global_step": global_step}
-
-
-def evaluate(policy: Callable[[np.ndarray], np.ndarray], env: gym.Env, episodes: int, seed: int) -> dict[str, float]:
-    """Deterministic evaluation on a separate env: mean return, length and (when the env
-    reports it) success rate."""
-    returns, lengths, successes = [], [], []
-    for episode in range(episodes):
-        obs, info = env.reset(seed=seed + episode)
-        done, total, length = False, 0.0, 0
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(policy(obs[None])[0])
-            total += float(reward)
-            length += 1
-            done = terminated or truncated
-        returns.append(total)
-        lengths.append(length)
-        success = episode_success(info)
-        if success is not None:
-            successes.append(success)
-    metrics = {"eval/episodic_return": float(np.mean(returns)), "eval/episodic_length": float(np.mean(lengths))}
-    if successes:
-        metrics["eval/success_rate"] = float(np.mean(successes))
-    return metrics
 
 
 def atomic_save(state: Mapping[str, Any], path: Path) -> None:
@@ -292,8 +251,14 @@ class Checkpointer:
     restored when present.
     """
 
-    def __init__(self, path: Path, stateful: Mapping[str, Any], rng: np.random.Generator, envs: gym.vector.VectorEnv,
-                 optional: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        path: Path,
+        stateful: Mapping[str, Any],
+        rng: np.random.Generator,
+        envs: gym.vector.VectorEnv,
+        optional: tuple[str, ...] = (),
+    ):
         self.path, self.stateful, self.rng, self.envs, self.optional = path, dict(stateful), rng, envs, optional
 
     def save(self, env_rng, include_optional: bool = True, **counters) -> None:
@@ -326,8 +291,12 @@ class Checkpointer:
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """Every RNG a run draws from, in a form ``torch.load(weights_only=True)`` accepts."""
-    return {"python": random.getstate(), "numpy_global": _plain(np.random.get_state()), "torch": torch.get_rng_state(),
-            "generator": rng.bit_generator.state}
+    return {
+        "python": random.getstate(),
+        "numpy_global": _plain(np.random.get_state()),
+        "torch": torch.get_rng_state(),
+        "generator": rng.bit_generator.state,
+    }
 
 
 def set_rng_state(state: Mapping[str, Any], rng: np.random.Generator) -> None:
@@ -347,7 +316,9 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int, asynchronous: bool = False) -> gym.vector.VectorEnv:
+def make_vector_env(
+    make_env: Callable[[int], gym.Env], num_envs: int, asynchronous: bool = False
+) -> gym.vector.VectorEnv:
     """Training envs without autoreset: the loop resets finished envs itself, one at a
     time, so each reset can carry its own options and the final observation stays put.
     ``asynchronous`` steps them in worker processes (``AsyncVectorEnv``)."""
@@ -355,8 +326,13 @@ def make_vector_env(make_env: Callable[[int], gym.Env], num_envs: int, asynchron
     return vector([lambda i=i: make_env(i) for i in range(num_envs)], autoreset_mode=gym.vector.AutoresetMode.DISABLED)
 
 
-def reset_envs(envs: gym.vector.VectorEnv, mask: np.ndarray, callbacks: Callbacks, obs: np.ndarray | None = None,
-               seed: int | None = None) -> tuple[np.ndarray, list[Any]]:
+def reset_envs(
+    envs: gym.vector.VectorEnv,
+    mask: np.ndarray,
+    callbacks: Callbacks,
+    obs: np.ndarray | None = None,
+    seed: int | None = None,
+) -> tuple[np.ndarray, list[Any]]:
     """Reset the masked envs, each with its own reset options; returns the observations
     and each reset env's echoed task (``info["task"]``, ``None`` elsewhere).
 
@@ -409,7 +385,9 @@ class TrainingEnvs:
     to act on next and :attr:`tasks` each env's current task.
     """
 
-    def __init__(self, make_env: Callable[[int], gym.Env], num_envs: int, callbacks: Callbacks, asynchronous: bool = False):
+    def __init__(
+        self, make_env: Callable[[int], gym.Env], num_envs: int, callbacks: Callbacks, asynchronous: bool = False
+    ):
         self.envs = make_vector_env(make_env, num_envs, asynchronous)
         self.callbacks = callbacks
         self.returns, self.lengths = np.zeros(num_envs), np.zeros(num_envs, dtype=int)
@@ -420,8 +398,14 @@ class TrainingEnvs:
         """Reset every env (seeded, or from restored env RNGs when ``seed`` is ``None``)."""
         self.obs, self.tasks = reset_envs(self.envs, np.ones(self.envs.num_envs, dtype=bool), self.callbacks, seed=seed)
 
-    def step(self, actions: np.ndarray, global_step: int, logger: RunLogger, keep_rng: bool = False,
-             buffer: ReplayBuffer | None = None) -> EnvStep:
+    def step(
+        self,
+        actions: np.ndarray,
+        global_step: int,
+        logger: RunLogger,
+        keep_rng: bool = False,
+        buffer: ReplayBuffer | None = None,
+    ) -> EnvStep:
         """Step every env; ``keep_rng`` records the env RNGs before this step's resets, so a
         run resumed from a checkpoint taken now redraws exactly the same new episodes. The
         transitions go into ``buffer`` before episodes are handed over, so a callback that

@@ -25,7 +25,6 @@ import tyro
 from torch import nn
 
 from agents.common import (
-    Callbacks,
     Checkpointer,
     RunLogger,
     RunningMeanStd,
@@ -34,6 +33,7 @@ from agents.common import (
     evaluate_and_log,
     start_run,
 )
+from sebn.runner.interface import Callbacks, TrainResult
 
 
 @dataclass
@@ -192,7 +192,9 @@ class Agent(nn.Module):
         return logits + self.actor.log_std.exp() * torch.randn(logits.shape, generator=generator)
 
 
-def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
+def train(
+    args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None
+) -> TrainResult:
     """Train PPO; returns the agent, the last evaluation and the step count.
 
     Args:
@@ -218,11 +220,17 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     discounted_return = np.zeros(args.num_envs)
 
     num_iterations = args.total_timesteps // args.batch_size
-    checkpoints = Checkpointer(run_dir / "checkpoints" / "latest.pt",
-                               {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms, "callbacks": callbacks}, rng, envs)
+    checkpoints = Checkpointer(
+        run_dir / "checkpoints" / "latest.pt",
+        {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms, "callbacks": callbacks},
+        rng,
+        envs,
+    )
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None
-    global_step, iteration, last_eval = (counters["global_step"], counters["iteration"], counters["last_eval"]) if resuming else (0, 0, {})
+    global_step, iteration, last_eval = (
+        (counters["global_step"], counters["iteration"], counters["last_eval"]) if resuming else (0, 0, {})
+    )
 
     def save_checkpoint(env_rng) -> None:
         checkpoints.save(env_rng, global_step=global_step, iteration=iteration, last_eval=last_eval)
@@ -248,7 +256,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     next_obs = torch.as_tensor(observe(training.obs, update=not resuming))
 
     obs = torch.zeros((args.num_steps, args.num_envs, *obs_shape))
-    actions = torch.zeros((args.num_steps, args.num_envs, *action_space.shape), dtype=torch.long if agent.discrete else torch.float32)
+    actions = torch.zeros(
+        (args.num_steps, args.num_envs, *action_space.shape), dtype=torch.long if agent.discrete else torch.float32
+    )
     logprobs, rewards, dones, values = (torch.zeros((args.num_steps, args.num_envs)) for _ in range(4))
     next_done = torch.zeros(args.num_envs)
     start_time, start_step = time.time(), global_step
@@ -315,7 +325,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                 mb_adv = b_advantages[mb]
                 if args.norm_adv:
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                pg_loss = torch.max(-mb_adv * ratio, -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                pg_loss = torch.max(
+                    -mb_adv * ratio, -mb_adv * ratio.clamp(1 - args.clip_coef, 1 + args.clip_coef)
+                ).mean()
                 if args.clip_vloss:
                     clipped = b_values[mb] + (new_value - b_values[mb]).clamp(-args.clip_coef, args.clip_coef)
                     v_loss = 0.5 * torch.max((new_value - b_returns[mb]) ** 2, (clipped - b_returns[mb]) ** 2).mean()
@@ -344,7 +356,10 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
         if args.eval_every and global_step // args.eval_every > (global_step - args.batch_size) // args.eval_every:
             last_eval = evaluate_and_log(policy, eval_env, args, global_step, logger, callbacks)
-        if args.checkpoint_every and global_step // args.checkpoint_every > (global_step - args.batch_size) // args.checkpoint_every:
+        if (
+            args.checkpoint_every
+            and global_step // args.checkpoint_every > (global_step - args.batch_size) // args.checkpoint_every
+        ):
             save_checkpoint(env_rng)
 
     if args.eval_every and last_eval.get("global_step") != global_step:
@@ -353,9 +368,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     logger.close()
     envs.close()
     eval_env.close()
-    return {"agent": agent, "eval": last_eval, "global_step": global_step, "policy": policy}
+    return TrainResult(global_step, policy, last_eval, modules={"agent": agent})
 
 
 if __name__ == "__main__":
     result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result["global_step"], **result["eval"]}))
+    print(json.dumps({"global_step": result.global_step, **result.last_eval}))

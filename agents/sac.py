@@ -28,7 +28,6 @@ import tyro
 from torch import nn
 
 from agents.common import (
-    Callbacks,
     Checkpointer,
     ReplayBuffer,
     RunLogger,
@@ -38,6 +37,7 @@ from agents.common import (
     mlp,
     start_run,
 )
+from sebn.runner.interface import Callbacks, TrainResult
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -119,7 +119,10 @@ class Actor(nn.Module):
         self.trunk = mlp([obs_dim, *hidden_sizes], output_activation=nn.ReLU)
         self.mean = nn.Linear(hidden_sizes[-1], action_dim)
         self.log_std = nn.Linear(hidden_sizes[-1], action_dim)
-        high, low = torch.as_tensor(action_space.high, dtype=torch.float32), torch.as_tensor(action_space.low, dtype=torch.float32)
+        high, low = (
+            torch.as_tensor(action_space.high, dtype=torch.float32),
+            torch.as_tensor(action_space.low, dtype=torch.float32),
+        )
         self.register_buffer("action_scale", (high - low) / 2)
         self.register_buffer("action_bias", (high + low) / 2)
 
@@ -144,7 +147,9 @@ class Actor(nn.Module):
         return action, log_prob.sum(-1)
 
 
-def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
+def train(
+    args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None
+) -> TrainResult:
     """Train SAC; returns the actor, the last evaluation and the step count.
 
     Args:
@@ -166,8 +171,14 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     action_dim = int(np.prod(envs.single_action_space.shape))
 
     actor = Actor(obs_dim, envs.single_action_space, args.hidden_sizes)
-    qf1, qf2 = SoftQNetwork(obs_dim, action_dim, args.hidden_sizes), SoftQNetwork(obs_dim, action_dim, args.hidden_sizes)
-    qf1_target, qf2_target = SoftQNetwork(obs_dim, action_dim, args.hidden_sizes), SoftQNetwork(obs_dim, action_dim, args.hidden_sizes)
+    qf1, qf2 = (
+        SoftQNetwork(obs_dim, action_dim, args.hidden_sizes),
+        SoftQNetwork(obs_dim, action_dim, args.hidden_sizes),
+    )
+    qf1_target, qf2_target = (
+        SoftQNetwork(obs_dim, action_dim, args.hidden_sizes),
+        SoftQNetwork(obs_dim, action_dim, args.hidden_sizes),
+    )
     qf1_target.load_state_dict(qf1.state_dict())
     qf2_target.load_state_dict(qf2.state_dict())
     critics, critic_targets = nn.ModuleList([qf1, qf2]), nn.ModuleList([qf1_target, qf2_target])
@@ -180,13 +191,28 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
 
     checkpoints = Checkpointer(
         run_dir / "checkpoints" / "latest.pt",
-        {"actor": actor, "qf1": qf1, "qf2": qf2, "qf1_target": qf1_target, "qf2_target": qf2_target, "log_alpha": log_alpha,
-         "optimiser_q": q_optimizer, "optimiser_actor": actor_optimizer, "optimiser_alpha": alpha_optimizer, "buffer": buffer,
-         "callbacks": callbacks},
-        rng, envs, optional=("buffer",))
+        {
+            "actor": actor,
+            "qf1": qf1,
+            "qf2": qf2,
+            "qf1_target": qf1_target,
+            "qf2_target": qf2_target,
+            "log_alpha": log_alpha,
+            "optimiser_q": q_optimizer,
+            "optimiser_actor": actor_optimizer,
+            "optimiser_alpha": alpha_optimizer,
+            "buffer": buffer,
+            "callbacks": callbacks,
+        },
+        rng,
+        envs,
+        optional=("buffer",),
+    )
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None
-    global_step, update, last_eval = (counters["global_step"], counters["update"], counters["last_eval"]) if resuming else (0, 0, {})
+    global_step, update, last_eval = (
+        (counters["global_step"], counters["update"], counters["last_eval"]) if resuming else (0, 0, {})
+    )
 
     def save_checkpoint(env_rng) -> None:
         checkpoints.save(env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval)
@@ -204,13 +230,17 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     obs = training.obs
     while global_step < args.total_timesteps:
         if global_step < args.learning_starts:
-            actions = rng.uniform(envs.single_action_space.low, envs.single_action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
+            actions = rng.uniform(
+                envs.single_action_space.low, envs.single_action_space.high, size=(args.num_envs, action_dim)
+            ).astype(np.float32)
         else:
             with torch.no_grad():
                 actions = actor.sample(torch.as_tensor(obs, dtype=torch.float32))[0].numpy()
         global_step += args.num_envs
         checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
-        result = training.step(actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer)
+        result = training.step(
+            actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer
+        )
         obs, env_rng = training.obs, result.env_rng
 
         if global_step > args.learning_starts and len(buffer):  # empty right after a clear-buffer reset
@@ -219,7 +249,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
             alpha = log_alpha.exp().detach()
             with torch.no_grad():
                 next_actions, next_log_prob = actor.sample(batch["next_obs"])
-                next_q = torch.min(qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions))
+                next_q = torch.min(
+                    qf1_target(batch["next_obs"], next_actions), qf2_target(batch["next_obs"], next_actions)
+                )
                 target = batch["rewards"] + (1 - batch["terminated"]) * args.gamma * (next_q - alpha * next_log_prob)
             q1, q2 = qf1(batch["obs"], batch["actions"]), qf2(batch["obs"], batch["actions"])
             q_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
@@ -264,9 +296,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     logger.close()
     envs.close()
     eval_env.close()
-    return {"actor": actor, "critics": critics, "eval": last_eval, "global_step": global_step, "policy": policy}
+    return TrainResult(global_step, policy, last_eval, modules={"actor": actor, "critics": critics})
 
 
 if __name__ == "__main__":
     result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result["global_step"], **result["eval"]}))
+    print(json.dumps({"global_step": result.global_step, **result.last_eval}))

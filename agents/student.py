@@ -1,4 +1,4 @@
-"""The simulated student (:class:`sebn.students.SimulatedStudent`) behind the agents'
+"""The simulated student (:class:`sebn.curricula.students.SimulatedStudent`) behind the agents'
 interface, so that ``sebn run`` and ``sebn sweep`` compare curricula on a spec in seconds.
 
 One "env step" is one episode: the callbacks' ``reset_options(0)`` gives the task, the
@@ -19,10 +19,11 @@ from typing import Any
 
 import tyro
 
-from agents.common import Callbacks, start_run
-from sebn.network import SEBN
-from sebn.spec import load_spec
-from sebn.students import SimulatedStudent
+from agents.common import start_run
+from sebn.core.network import SEBN
+from sebn.core.spec import load_spec
+from sebn.curricula.students import SimulatedStudent
+from sebn.runner.interface import Callbacks, TrainResult
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Args:
     """torch threads"""
 
 
-def train(args: Args, make_env=None, callbacks: Callbacks | None = None) -> dict[str, Any]:
+def train(args: Args, make_env=None, callbacks: Callbacks | None = None) -> TrainResult:
     """Let the callbacks' tasks teach a simulated student; returns ``global_step``, no
     policy, and ``final``: the last evaluation."""
     start_run(args)
@@ -69,13 +70,21 @@ def train(args: Args, make_env=None, callbacks: Callbacks | None = None) -> dict
         callbacks.on_step(step)
         task = (callbacks.reset_options(0) or {}).get("task", evaluation[0])
         episode = student.play(task)
-        callbacks.on_episode({"env_index": 0, "task": task, "return": episode.episode_return, "length": 1, "global_step": step,
-                              "final_info": {"targets": episode.targets}})
+        callbacks.on_episode(
+            {
+                "env_index": 0,
+                "task": task,
+                "return": episode.episode_return,
+                "length": 1,
+                "global_step": step,
+                "final_info": {"targets": episode.targets},
+            }
+        )
         if args.eval_every and step % args.eval_every == 0:
             metrics = evaluate(step)
-    return {"global_step": args.total_timesteps, "policy": None, "final": {"evaluation": metrics}}
+    return TrainResult(args.total_timesteps, None, metrics, final={"evaluation": metrics})
 
 
 if __name__ == "__main__":
     result = train(tyro.cli(Args))
-    print(json.dumps(result["final"]))
+    print(json.dumps(result.final))

@@ -34,7 +34,6 @@ import tyro
 from torch import nn
 
 from agents.common import (
-    Callbacks,
     Checkpointer,
     ReplayBuffer,
     RunLogger,
@@ -44,6 +43,7 @@ from agents.common import (
     mlp,
     start_run,
 )
+from sebn.runner.interface import Callbacks, TrainResult
 
 
 @dataclass
@@ -117,7 +117,10 @@ class Actor(nn.Module):
     def __init__(self, obs_dim: int, action_space: gym.spaces.Box, hidden_sizes: list[int]):
         super().__init__()
         self.net = mlp([obs_dim, *hidden_sizes, int(np.prod(action_space.shape))], output_activation=nn.Tanh)
-        high, low = torch.as_tensor(action_space.high, dtype=torch.float32), torch.as_tensor(action_space.low, dtype=torch.float32)
+        high, low = (
+            torch.as_tensor(action_space.high, dtype=torch.float32),
+            torch.as_tensor(action_space.low, dtype=torch.float32),
+        )
         self.register_buffer("action_scale", (high - low) / 2)
         self.register_buffer("action_bias", (high + low) / 2)
 
@@ -136,7 +139,9 @@ class SystemNetwork(nn.Module):
         return obs + self.net(torch.cat([obs, action], dim=1))
 
 
-def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None) -> dict:
+def train(
+    args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None
+) -> TrainResult:
     """Train TD3-FORK; returns the actor, the last evaluation and the step count.
 
     Args:
@@ -171,27 +176,46 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     targets = [*actor_target.parameters(), *qf1_target.parameters(), *qf2_target.parameters()]
     q_optimizer = torch.optim.Adam(critics.parameters(), lr=args.learning_rate, foreach=True)
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=args.learning_rate, foreach=True)
-    model_optimizer = torch.optim.Adam([*system.parameters(), *reward_model.parameters()], lr=args.learning_rate, foreach=True)
+    model_optimizer = torch.optim.Adam(
+        [*system.parameters(), *reward_model.parameters()], lr=args.learning_rate, foreach=True
+    )
     buffer = ReplayBuffer(envs.single_observation_space.shape, action_space.shape, args.buffer_size)
     scale_t, bias_t = actor.action_scale, actor.action_bias
     low_t, high_t = bias_t - scale_t, bias_t + scale_t
 
     checkpoints = Checkpointer(
         run_dir / "checkpoints" / "latest.pt",
-        {"actor": actor, "qf1": qf1, "qf2": qf2, "actor_target": actor_target, "qf1_target": qf1_target,
-         "qf2_target": qf2_target, "system": system, "reward_model": reward_model, "optimiser_q": q_optimizer,
-         "optimiser_actor": actor_optimizer, "optimiser_model": model_optimizer, "buffer": buffer,
-         "callbacks": callbacks},
-        rng, envs, optional=("buffer",))
+        {
+            "actor": actor,
+            "qf1": qf1,
+            "qf2": qf2,
+            "actor_target": actor_target,
+            "qf1_target": qf1_target,
+            "qf2_target": qf2_target,
+            "system": system,
+            "reward_model": reward_model,
+            "optimiser_q": q_optimizer,
+            "optimiser_actor": actor_optimizer,
+            "optimiser_model": model_optimizer,
+            "buffer": buffer,
+            "callbacks": callbacks,
+        },
+        rng,
+        envs,
+        optional=("buffer",),
+    )
     counters = checkpoints.restore() if args.resume else None
     resuming = counters is not None
     global_step, update, last_eval, sys_error = (
-        (counters["global_step"], counters["update"], counters["last_eval"], counters["sys_error"]) if resuming else (0, 0, {}, 1.0)
+        (counters["global_step"], counters["update"], counters["last_eval"], counters["sys_error"])
+        if resuming
+        else (0, 0, {}, 1.0)
     )
 
     def save_checkpoint(env_rng) -> None:
-        checkpoints.save(env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval,
-                         sys_error=sys_error)
+        checkpoints.save(
+            env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval, sys_error=sys_error
+        )
 
     def policy(o: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -206,13 +230,17 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     obs = training.obs
     while global_step < args.total_timesteps:
         if global_step < args.learning_starts:
-            actions = rng.uniform(action_space.low, action_space.high, size=(args.num_envs, action_dim)).astype(np.float32)
+            actions = rng.uniform(action_space.low, action_space.high, size=(args.num_envs, action_dim)).astype(
+                np.float32
+            )
         else:
             noise = rng.normal(0.0, args.exploration_noise, size=(args.num_envs, action_dim)) * action_scale
             actions = np.clip(policy(obs) + noise, action_space.low, action_space.high).astype(np.float32)
         global_step += args.num_envs
         checkpoint_due = args.checkpoint_every and global_step % args.checkpoint_every < args.num_envs
-        result = training.step(actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer)
+        result = training.step(
+            actions, global_step, logger, checkpoint_due or global_step >= args.total_timesteps, buffer
+        )
         obs, env_rng = training.obs, result.env_rng
 
         if global_step > args.learning_starts and len(buffer):  # empty right after a clear-buffer reset
@@ -249,8 +277,9 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
                     s1 = system(s, pi)
                     pi1 = actor(s1)
                     s2 = system(s1, pi1)
-                    fork_term = (reward_model(s, pi) + args.gamma * reward_model(s1, pi1)
-                                 + args.gamma**2 * qf1(s2, actor(s2))).mean()
+                    fork_term = (
+                        reward_model(s, pi) + args.gamma * reward_model(s1, pi1) + args.gamma**2 * qf1(s2, actor(s2))
+                    ).mean()
                     actor_loss = actor_loss - weight * fork_term
                 actor_optimizer.zero_grad()
                 actor_loss.backward(inputs=list(actor.parameters()))  # critics and models keep their own gradients out
@@ -278,10 +307,15 @@ def train(args: Args, make_env: Callable[[int], gym.Env] | None = None, callback
     logger.close()
     envs.close()
     eval_env.close()
-    return {"actor": actor, "critics": critics, "system": system, "reward_model": reward_model, "eval": last_eval,
-            "global_step": global_step, "policy": policy, "fork_weight": weight}
+    return TrainResult(
+        global_step,
+        policy,
+        last_eval,
+        extra={"fork_weight": weight},
+        modules={"actor": actor, "critics": critics, "system": system, "reward_model": reward_model},
+    )
 
 
 if __name__ == "__main__":
     result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result["global_step"], **result["eval"]}))
+    print(json.dumps({"global_step": result.global_step, **result.last_eval}))

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from agents import ppo, sac, td3_fork
-from agents.common import Callbacks
+from sebn.runner.interface import Callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -39,8 +39,17 @@ SEEDS = (1, 2, 3)
 
 
 def _ours_sac(steps: int, run_dir: str) -> float:
-    args = sac.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=1000, batch_size=256, hidden_sizes=[256, 256],
-                    policy_frequency=1, eval_every=0, run_dir=run_dir, save_buffer=False)
+    args = sac.Args(
+        env_id="Pendulum-v1",
+        total_timesteps=steps,
+        learning_starts=1000,
+        batch_size=256,
+        hidden_sizes=[256, 256],
+        policy_frequency=1,
+        eval_every=0,
+        run_dir=run_dir,
+        save_buffer=False,
+    )
     start = time.perf_counter()
     sac.train(args)
     return steps / (time.perf_counter() - start)
@@ -49,16 +58,33 @@ def _ours_sac(steps: int, run_dir: str) -> float:
 def _sb3_sac(steps: int, run_dir: str) -> float:
     from stable_baselines3 import SAC
 
-    model = SAC("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=1000, batch_size=256, buffer_size=steps,
-                policy_kwargs={"net_arch": [256, 256]}, seed=1, device="cpu")
+    model = SAC(
+        "MlpPolicy",
+        gym.make("Pendulum-v1"),
+        learning_starts=1000,
+        batch_size=256,
+        buffer_size=steps,
+        policy_kwargs={"net_arch": [256, 256]},
+        seed=1,
+        device="cpu",
+    )
     start = time.perf_counter()
     model.learn(steps)
     return steps / (time.perf_counter() - start)
 
 
 def _ours_td3(steps: int, run_dir: str, fork_weight: float = 0.5) -> float:
-    args = td3_fork.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=1000, batch_size=256,
-                         hidden_sizes=[256, 256], fork_weight=fork_weight, eval_every=0, run_dir=run_dir, save_buffer=False)
+    args = td3_fork.Args(
+        env_id="Pendulum-v1",
+        total_timesteps=steps,
+        learning_starts=1000,
+        batch_size=256,
+        hidden_sizes=[256, 256],
+        fork_weight=fork_weight,
+        eval_every=0,
+        run_dir=run_dir,
+        save_buffer=False,
+    )
     start = time.perf_counter()
     td3_fork.train(args)
     return steps / (time.perf_counter() - start)
@@ -69,16 +95,27 @@ def _sb3_td3(steps: int, run_dir: str) -> float:
     from stable_baselines3.common.noise import NormalActionNoise
 
     env = gym.make("Pendulum-v1")
-    model = TD3("MlpPolicy", env, learning_starts=1000, batch_size=256, buffer_size=steps, learning_rate=3e-4,
-                policy_kwargs={"net_arch": [256, 256]}, action_noise=NormalActionNoise(np.zeros(1), 0.2 * np.ones(1)),
-                seed=1, device="cpu")
+    model = TD3(
+        "MlpPolicy",
+        env,
+        learning_starts=1000,
+        batch_size=256,
+        buffer_size=steps,
+        learning_rate=3e-4,
+        policy_kwargs={"net_arch": [256, 256]},
+        action_noise=NormalActionNoise(np.zeros(1), 0.2 * np.ones(1)),
+        seed=1,
+        device="cpu",
+    )
     start = time.perf_counter()
     model.learn(steps)
     return steps / (time.perf_counter() - start)
 
 
 def _ours_ppo(steps: int, run_dir: str) -> float:
-    args = ppo.Args(env_id="CartPole-v1", total_timesteps=steps, num_envs=4, num_steps=128, eval_every=0, run_dir=run_dir)
+    args = ppo.Args(
+        env_id="CartPole-v1", total_timesteps=steps, num_envs=4, num_steps=128, eval_every=0, run_dir=run_dir
+    )
     start = time.perf_counter()
     ppo.train(args)
     return steps / (time.perf_counter() - start)
@@ -89,8 +126,20 @@ def _sb3_ppo(steps: int, run_dir: str) -> float:
     from stable_baselines3.common.env_util import make_vec_env
 
     env = make_vec_env("CartPole-v1", n_envs=4, seed=1)
-    model = PPO("MlpPolicy", env, n_steps=128, batch_size=128, n_epochs=4, learning_rate=2.5e-4, ent_coef=0.01,
-                clip_range=0.2, gae_lambda=0.95, policy_kwargs={"net_arch": [64, 64]}, seed=1, device="cpu")
+    model = PPO(
+        "MlpPolicy",
+        env,
+        n_steps=128,
+        batch_size=128,
+        n_epochs=4,
+        learning_rate=2.5e-4,
+        ent_coef=0.01,
+        clip_range=0.2,
+        gae_lambda=0.95,
+        policy_kwargs={"net_arch": [64, 64]},
+        seed=1,
+        device="cpu",
+    )
     start = time.perf_counter()
     model.learn(steps)
     return steps / (time.perf_counter() - start)
@@ -105,12 +154,18 @@ def bench_throughput(quick: bool, keep: str = "") -> list[str]:
     pairs = [
         ("SAC, Pendulum-v1, 2x256, batch 256", _ours_sac, _sb3_sac, off_policy_steps),
         ("TD3-FORK (ours) vs TD3 (SB3), Pendulum-v1, 2x256", _ours_td3, _sb3_td3, off_policy_steps),
-        ("TD3 (ours with fork_weight 0: no models, no look-ahead) vs TD3 (SB3)",
-         lambda s, d: _ours_td3(s, d, fork_weight=0.0), _sb3_td3, off_policy_steps),
+        (
+            "TD3 (ours with fork_weight 0: no models, no look-ahead) vs TD3 (SB3)",
+            lambda s, d: _ours_td3(s, d, fork_weight=0.0),
+            _sb3_td3,
+            off_policy_steps,
+        ),
         ("PPO, CartPole-v1, 4 envs x 128 steps, 2x64", _ours_ppo, _sb3_ppo, ppo_steps),
     ]
-    rows = ["| agent, env, size | steps (1000 random first for off-policy) | sebn steps/s | SB3 steps/s | sebn / SB3 |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| agent, env, size | steps (1000 random first for off-policy) | sebn steps/s | SB3 steps/s | sebn / SB3 |",
+        "|---|---|---|---|---|",
+    ]
     for name, ours, theirs, steps in pairs:
         if keep and not name.startswith(keep):
             continue
@@ -135,28 +190,66 @@ def _curve(job: tuple[str, int, int]) -> tuple[str, int, list[tuple[int, float]]
 
     run_dir = f"/tmp/bench_agents/curve_{algorithm}_{seed}"
     if algorithm == "ppo":
-        ppo.train(ppo.Args(env_id="CartPole-v1", seed=seed, total_timesteps=steps, eval_every=steps // 10, eval_episodes=10,
-                           run_dir=run_dir), callbacks=Record())
+        ppo.train(
+            ppo.Args(
+                env_id="CartPole-v1",
+                seed=seed,
+                total_timesteps=steps,
+                eval_every=steps // 10,
+                eval_episodes=10,
+                run_dir=run_dir,
+            ),
+            callbacks=Record(),
+        )
     elif algorithm == "bipedal":
-        td3_fork.train(td3_fork.Args(env_id="BipedalWalker-v3", seed=seed, total_timesteps=steps, eval_every=10_000,
-                                     eval_episodes=5, run_dir=run_dir, save_buffer=False), callbacks=Record())
+        td3_fork.train(
+            td3_fork.Args(
+                env_id="BipedalWalker-v3",
+                seed=seed,
+                total_timesteps=steps,
+                eval_every=10_000,
+                eval_episodes=5,
+                run_dir=run_dir,
+                save_buffer=False,
+            ),
+            callbacks=Record(),
+        )
     else:
         module = sac if algorithm == "sac" else td3_fork
-        module.train(module.Args(env_id="Pendulum-v1", seed=seed, total_timesteps=steps, learning_starts=1000,
-                                 eval_every=steps // 10, eval_episodes=10, run_dir=run_dir, save_buffer=False), callbacks=Record())
+        module.train(
+            module.Args(
+                env_id="Pendulum-v1",
+                seed=seed,
+                total_timesteps=steps,
+                learning_starts=1000,
+                eval_every=steps // 10,
+                eval_episodes=10,
+                run_dir=run_dir,
+                save_buffer=False,
+            ),
+            callbacks=Record(),
+        )
     return algorithm, seed, points
 
 
 def bench_curves(quick: bool) -> list[str]:
-    steps = {"sac": 4_000, "td3_fork": 4_000, "ppo": 20_480} if quick else {"sac": 20_000, "td3_fork": 20_000, "ppo": 102_400}
+    steps = (
+        {"sac": 4_000, "td3_fork": 4_000, "ppo": 20_480}
+        if quick
+        else {"sac": 20_000, "td3_fork": 20_000, "ppo": 102_400}
+    )
     titles = {"sac": "SAC, Pendulum-v1", "td3_fork": "TD3-FORK, Pendulum-v1", "ppo": "PPO, CartPole-v1"}
     return _curves(titles, steps, "agents_curves.png")
 
 
 def bench_bipedal(quick: bool, steps: int) -> list[str]:
     # Three seeds on two cores at once: a third less wall time than two rounds of two.
-    return _curves({"bipedal": "TD3-FORK, BipedalWalker-v3"}, {"bipedal": 20_000 if quick else steps}, "bipedal_curves.png",
-                   workers=3)
+    return _curves(
+        {"bipedal": "TD3-FORK, BipedalWalker-v3"},
+        {"bipedal": 20_000 if quick else steps},
+        "bipedal_curves.png",
+        workers=3,
+    )
 
 
 def _curves(titles: dict[str, str], steps: dict[str, int], image: str, workers: int = 2) -> list[str]:
@@ -170,16 +263,20 @@ def _curves(titles: dict[str, str], steps: dict[str, int], image: str, workers: 
         results = pool.map(_curve, jobs)
     fig, axes = plt.subplots(1, len(titles), figsize=(4.4 * len(titles), 3.6), squeeze=False)
     axes = axes[0]
-    rows = ["| agent, env | steps | final eval return per seed | median | best eval seen (median over seeds) |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| agent, env | steps | final eval return per seed | median | best eval seen (median over seeds) |",
+        "|---|---|---|---|---|",
+    ]
     for ax, algorithm in zip(axes, titles):
         curves = [points for a, _, points in results if a == algorithm]
         for seed, points in zip(SEEDS, curves):
             ax.plot(*zip(*points), alpha=0.8, label=f"seed {seed}")
         finals = [points[-1][1] for points in curves]
         bests = [max(v for _, v in points) for points in curves]
-        rows.append(f"| {titles[algorithm]} | {curves[0][-1][0]:,} | {', '.join(f'{v:.0f}' for v in finals)} | "
-                    f"{statistics.median(finals):.0f} | {statistics.median(bests):.0f} |")
+        rows.append(
+            f"| {titles[algorithm]} | {curves[0][-1][0]:,} | {', '.join(f'{v:.0f}' for v in finals)} | "
+            f"{statistics.median(finals):.0f} | {statistics.median(bests):.0f} |"
+        )
         ax.set_title(titles[algorithm])
         ax.set_xlabel("environment steps")
         ax.set_ylabel("eval return (mean of eval episodes)")
@@ -210,8 +307,16 @@ def bench_overhead(quick: bool) -> list[str]:
     plain, with_callback = [], []
     for block in range(blocks):
         for bucket, callbacks in ((plain, None), (with_callback, GradientNorms())):
-            args = sac.Args(env_id="Pendulum-v1", total_timesteps=steps, learning_starts=500, hidden_sizes=[256, 256, 256],
-                            batch_size=256, eval_every=0, run_dir=f"/tmp/bench_agents/overhead_{block}", save_buffer=False)
+            args = sac.Args(
+                env_id="Pendulum-v1",
+                total_timesteps=steps,
+                learning_starts=500,
+                hidden_sizes=[256, 256, 256],
+                batch_size=256,
+                eval_every=0,
+                run_dir=f"/tmp/bench_agents/overhead_{block}",
+                save_buffer=False,
+            )
             start = time.perf_counter()
             sac.train(args, callbacks=callbacks)
             bucket.append((time.perf_counter() - start) / (steps - 500))
@@ -230,10 +335,16 @@ def main() -> None:
     parser.add_argument("--only", choices=("throughput", "curves", "bipedal", "overhead"), help="run one part")
     parser.add_argument("--quick", action="store_true", help="small budgets; print only")
     parser.add_argument("--bipedal-steps", type=int, default=100_000, help="steps per seed for --only bipedal")
-    parser.add_argument("--pairs", default="", help="throughput: only the rows whose name starts with this (print only)")
+    parser.add_argument(
+        "--pairs", default="", help="throughput: only the rows whose name starts with this (print only)"
+    )
     args = parser.parse_args()
-    parts = {"throughput": lambda quick: bench_throughput(quick, args.pairs), "curves": bench_curves,
-             "bipedal": lambda quick: bench_bipedal(quick, args.bipedal_steps), "overhead": bench_overhead}
+    parts = {
+        "throughput": lambda quick: bench_throughput(quick, args.pairs),
+        "curves": bench_curves,
+        "bipedal": lambda quick: bench_bipedal(quick, args.bipedal_steps),
+        "overhead": bench_overhead,
+    }
     sections = {}
     for name, fn in parts.items():
         if args.only == name or (args.only is None and name != "bipedal"):
@@ -246,11 +357,20 @@ def main() -> None:
     old = re.search(re.escape(MARK_BEGIN) + "(.*?)" + re.escape(MARK_END), text, flags=re.S)
     previous = _split_parts(old.group(1)) if old else {}
     previous.update({k: "\n".join(v) for k, v in sections.items()})
-    titles = {"throughput": "Throughput vs Stable-Baselines3", "curves": "Learning curves, 3 seeds",
-              "bipedal": "TD3-FORK on BipedalWalker-v3, 3 seeds", "overhead": "Gradient-norm callback overhead"}
-    body = [MARK_BEGIN, "## Agents (`benchmarks/bench_agents.py`)", "",
-            "Command: `.venv/bin/python -m benchmarks.bench_agents` (after `pip install -e \".[bench]\"`); one torch thread "
-            "per run; SB3 " + _sb3_version() + ".", ""]
+    titles = {
+        "throughput": "Throughput vs Stable-Baselines3",
+        "curves": "Learning curves, 3 seeds",
+        "bipedal": "TD3-FORK on BipedalWalker-v3, 3 seeds",
+        "overhead": "Gradient-norm callback overhead",
+    }
+    body = [
+        MARK_BEGIN,
+        "## Agents (`benchmarks/bench_agents.py`)",
+        "",
+        'Command: `.venv/bin/python -m benchmarks.bench_agents` (after `pip install -e ".[bench]"`); one torch thread '
+        "per run; SB3 " + _sb3_version() + ".",
+        "",
+    ]
     for key in parts:
         if key in previous:
             body += [f"### {titles[key]}", f"<!-- part:{key} -->", previous[key], ""]

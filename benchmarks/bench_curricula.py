@@ -20,21 +20,26 @@ import torch  # noqa: E402
 
 from benchmarks.bench_inference import theta_for  # noqa: E402
 from benchmarks.markdown import ROOT, spread, write_section  # noqa: E402
-from sebn.curricula import CURRICULA, make_curriculum  # noqa: E402
-from sebn.network import SEBN  # noqa: E402
-from sebn.search import predictions, sample_search  # noqa: E402
-from sebn.spec import load_spec  # noqa: E402
-from sebn.students import SimulatedStudent, episodes_to, train_student  # noqa: E402
-from tests.sebn.strategies import synthetic_spec  # noqa: E402
+from sebn.core.network import SEBN  # noqa: E402
+from sebn.core.search import predictions, sample_search  # noqa: E402
+from sebn.core.spec import load_spec  # noqa: E402
+from sebn.curricula.registry import curricula_for, make_curriculum  # noqa: E402
+from sebn.curricula.students import SimulatedStudent, episodes_to, train_student  # noqa: E402
+from tests.sebn.core.strategies import synthetic_spec  # noqa: E402
 
 SETUPS = {
-    "doorkey": {"evaluation": [{"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}], "episodes": 2000},
-    "bipedalwalker": {"evaluation": [{"ground_roughness": 4, "pit_gap": 2, "stump_height": 2, "stair_width": 1, "stair_steps": 2}],
-                      "episodes": 6000},
+    "doorkey": {
+        "evaluation": [{"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}],
+        "episodes": 2000,
+    },
+    "bipedalwalker": {
+        "evaluation": [{"ground_roughness": 4, "pit_gap": 2, "stump_height": 2, "stair_width": 1, "stair_steps": 2}],
+        "episodes": 6000,
+    },
 }
 THRESHOLD = 0.75
 # "sebn-search": the SEBN curriculum with the sample-search forced (exhaustive_limit 0).
-VARIANTS = (*CURRICULA, "sebn-search")
+VARIANTS = (*curricula_for(has_spec=True), "sebn-search")
 GENERATION = 50
 
 
@@ -49,14 +54,24 @@ def run_one(job: tuple[str, str, int, int]) -> dict:
     curriculum = make_curriculum(curriculum_name.removesuffix("-search"), net, evaluation, seed=seed, **options)
     start = time.perf_counter()
     curve = train_student(curriculum, SimulatedStudent(net, seed=seed), episodes, evaluation)
-    return {"spec": spec, "curriculum": curriculum_name, "seed": seed, "episodes": curve["episodes"], "success": curve["success"],
-            "to_threshold": episodes_to(curve, THRESHOLD), "final": float(curve["success"][-1]), "seconds": time.perf_counter() - start}
+    return {
+        "spec": spec,
+        "curriculum": curriculum_name,
+        "seed": seed,
+        "episodes": curve["episodes"],
+        "success": curve["success"],
+        "to_threshold": episodes_to(curve, THRESHOLD),
+        "final": float(curve["success"][-1]),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def student_table(results: list[dict], spec: str) -> list[str]:
-    rows = [f"| curriculum | episodes to {THRESHOLD:.0%} success: median [min, max] | vs SEBN | seeds reaching | success at "
-            f"{SETUPS[spec]['episodes'] // 4:,} episodes (median) | final success (median) | seconds per run |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        f"| curriculum | episodes to {THRESHOLD:.0%} success: median [min, max] | vs SEBN | seeds reaching | success at "
+        f"{SETUPS[spec]['episodes'] // 4:,} episodes (median) | final success (median) | seconds per run |",
+        "|---|---|---|---|---|---|---|",
+    ]
     sebn = np.median([r["to_threshold"] for r in results if r["spec"] == spec and r["curriculum"] == "sebn"])
     quarter = SETUPS[spec]["episodes"] // 4
     for name in VARIANTS:
@@ -65,8 +80,10 @@ def student_table(results: list[dict], spec: str) -> list[str]:
         early = np.median([r["success"][np.searchsorted(r["episodes"], quarter)] for r in runs])
         median = np.median(reach)
         ratio = "" if name == "sebn" else (f"{median / sebn:.2f}x" if np.isfinite(median) else "never (median)")
-        rows.append(f"| {name} | {spread(reach, 0)} | {ratio} | {np.isfinite(reach).sum()}/{len(runs)} | {early:.2f} | "
-                    f"{np.median([r['final'] for r in runs]):.2f} | {np.median([r['seconds'] for r in runs]):.1f} |")
+        rows.append(
+            f"| {name} | {spread(reach, 0)} | {ratio} | {np.isfinite(reach).sum()}/{len(runs)} | {early:.2f} | "
+            f"{np.median([r['final'] for r in runs]):.2f} | {np.median([r['seconds'] for r in runs]):.1f} |"
+        )
     return rows
 
 
@@ -97,15 +114,26 @@ def search_recall(seeds: int, n_env: int, heuristic: str, sharpness: float) -> l
         p_before, p_after = predictions(net, [before, after], net.settings())
         true_top = torch.sort((p_after - p_before)[:, 0].abs(), descending=True).values[:20]
         start = time.perf_counter()
-        settings = sample_search(net, before, after, net.targets, lambda d: d, keep=20, heuristic=heuristic,
-                                 sharpness=sharpness, rng=np.random.default_rng(seed)).settings
+        settings = sample_search(
+            net,
+            before,
+            after,
+            net.targets,
+            lambda d: d,
+            keep=20,
+            heuristic=heuristic,
+            sharpness=sharpness,
+            rng=np.random.default_rng(seed),
+        ).settings
         times.append(time.perf_counter() - start)
         found_before, found_after = predictions(net, [before, after], settings)
         found = (found_after - found_before)[:, 0].abs()
         recalls.append(float((found >= true_top[-1] - 1e-12).sum()) / 20)
         shares.append(float(found.sum() / true_top.sum()))
-    return [f"| {net.n_settings:,} ({n_env} env variables x 3 values) | {heuristic} | {sharpness:g} | {seeds} | {np.mean(recalls):.2f} | "
-            f"{np.min(recalls):.2f} | {np.mean(shares):.2f} | {np.median(times):.2f} s |"]
+    return [
+        f"| {net.n_settings:,} ({n_env} env variables x 3 values) | {heuristic} | {sharpness:g} | {seeds} | {np.mean(recalls):.2f} | "
+        f"{np.min(recalls):.2f} | {np.mean(shares):.2f} | {np.median(times):.2f} s |"
+    ]
 
 
 def main() -> None:
@@ -115,12 +143,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     seeds = 2 if args.quick else args.seeds
-    jobs = [(spec, name, seed, setup["episodes"] // (4 if args.quick else 1))
-            for spec, setup in SETUPS.items() for name in VARIANTS for seed in range(seeds)]
+    jobs = [
+        (spec, name, seed, setup["episodes"] // (4 if args.quick else 1))
+        for spec, setup in SETUPS.items()
+        for name in VARIANTS
+        for seed in range(seeds)
+    ]
     with mp.get_context("spawn").Pool(args.workers) as pool:
         results = pool.map(run_one, jobs)
-    recall_rows = ["| task space | heuristic | sharpness | seed pairs | share of the 20 found in a true top 20 (mean) | worst | "
-                   "sum of changes found / true top-20 sum (mean) | median time |", "|---|---|---|---|---|---|---|---|"]
+    recall_rows = [
+        "| task space | heuristic | sharpness | seed pairs | share of the 20 found in a true top 20 (mean) | worst | "
+        "sum of changes found / true top-20 sum (mean) | median time |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n_env in (10, 12):
         for heuristic, sharpness in (("marginal", 1), ("mean", 16), ("max", 1), ("max", 16)):
             recall_rows += search_recall(3 if args.quick else 10, n_env, heuristic, sharpness)
@@ -137,15 +172,24 @@ def main() -> None:
     ]
     for spec, setup in SETUPS.items():
         task = ", ".join(f"{k}={v}" for k, v in setup["evaluation"][0].items())
-        lines += [f"### `{spec}.sebn`: evaluation task {task}; {setup['episodes'] // (4 if args.quick else 1):,} episodes", "",
-                  *student_table(results, spec), ""]
-    lines += [f"![success curves](benchmarks/results/{figure.name})", "",
-              "### Sample-search recall", "",
-              "On a synthetic spec small enough to score exhaustively, two random thetas (Dirichlet(5) per competency) "
-              "stand for generations g-1 and g; the true top 20 are the settings with the largest |P_g - P_{g-1}|. "
-              "Search defaults: 64 walks, 32 completions per partial setting. Ties are common (settings sharing a "
-              "requirement signature), so a found task counts when its change is at least the true 20th largest.", "",
-              *recall_rows]
+        lines += [
+            f"### `{spec}.sebn`: evaluation task {task}; {setup['episodes'] // (4 if args.quick else 1):,} episodes",
+            "",
+            *student_table(results, spec),
+            "",
+        ]
+    lines += [
+        f"![success curves](benchmarks/results/{figure.name})",
+        "",
+        "### Sample-search recall",
+        "",
+        "On a synthetic spec small enough to score exhaustively, two random thetas (Dirichlet(5) per competency) "
+        "stand for generations g-1 and g; the true top 20 are the settings with the largest |P_g - P_{g-1}|. "
+        "Search defaults: 64 walks, 32 completions per partial setting. Ties are common (settings sharing a "
+        "requirement signature), so a found task counts when its change is at least the true 20th largest.",
+        "",
+        *recall_rows,
+    ]
     print("\n".join(lines))
     if args.quick:
         return

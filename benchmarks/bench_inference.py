@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.bench_inference --quick    # smaller repeats, no file
 
 Compared, all on one core:
-* scoring every BipedalWalker setting: the compiled closed form (:class:`sebn.inference.Scorer`)
+* scoring every BipedalWalker setting: the compiled closed form (:class:`sebn.core.inference.Scorer`)
   vs pgmpy VariableElimination, one query per setting and one joint query with the env
   variables as query variables (all three must agree to 1e-9);
 * how scoring time grows with the number of settings (synthetic specs, 4 to 12 env variables);
@@ -29,13 +29,13 @@ from pyro.infer import SVI, TraceEnum_ELBO
 from torch.distributions import constraints
 
 from benchmarks.markdown import write_section
-from sebn.fit import SufficientStats, fit
-from sebn.inference import Scorer
-from sebn.model import sebn_model, simulate
-from sebn.network import DTYPE, SEBN
-from sebn.records import observations
-from sebn.spec import load_spec
-from tests.sebn.strategies import synthetic_spec
+from sebn.core.fit import SufficientStats, fit
+from sebn.core.inference import Scorer
+from sebn.core.model import sebn_model, simulate
+from sebn.core.network import DTYPE, SEBN
+from sebn.core.records import observations
+from sebn.core.spec import load_spec
+from tests.sebn.core.strategies import synthetic_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +55,7 @@ def theta_for(net: SEBN, seed: int) -> dict[str, torch.Tensor]:
 
 
 def pgmpy_model(net: SEBN, theta):
-    from tests.sebn.oracles import pgmpy_network
+    from tests.sebn.core.oracles import pgmpy_network
 
     return pgmpy_network(net, theta)
 
@@ -74,8 +74,12 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
     target = net.targets[0]
 
     def per_setting():
-        return [float(engine.query([target], evidence=dict(zip(net.env, row)), show_progress=False).get_value(**{target: 1}))
-                for row in settings.tolist()]
+        return [
+            float(
+                engine.query([target], evidence=dict(zip(net.env, row)), show_progress=False).get_value(**{target: 1})
+            )
+            for row in settings.tolist()
+        ]
 
     def joint_query():
         factor = engine.query(list(net.env) + [target], joint=True, show_progress=False)
@@ -92,13 +96,24 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
     def joint_query_new_theta():
         """As a curriculum would call it: a new theta each generation, set the pgmpy way."""
         fresh = next(new_thetas)
-        engine.model.add_cpds(*(TabularCPD(name, len(fresh[name]), [[p] for p in fresh[name].tolist()],
-                                    state_names={name: list(range(len(fresh[name])))}) for name in net.base))
+        engine.model.add_cpds(
+            *(
+                TabularCPD(
+                    name,
+                    len(fresh[name]),
+                    [[p] for p in fresh[name].tolist()],
+                    state_names={name: list(range(len(fresh[name])))},
+                )
+                for name in net.base
+            )
+        )
         return joint_query()
 
     logging.getLogger("pgmpy").setLevel(logging.ERROR)  # add_cpds warns on every replaced CPD
     # after the checks above: from here on the engine's model holds other thetas
-    new_theta_agree = float((torch.tensor(joint_query_new_theta(), dtype=DTYPE) - scorer(theta_for(net, 1))[:, 0]).abs().max())
+    new_theta_agree = float(
+        (torch.tensor(joint_query_new_theta(), dtype=DTYPE) - scorer(theta_for(net, 1))[:, 0]).abs().max()
+    )
     t_eval = median_time(lambda: scorer(theta), repeats * 200)
     t_trusted = median_time(lambda: scorer(theta, validate=False), repeats * 200)
     t_compile = median_time(lambda: Scorer(net), repeats * 5)
@@ -119,8 +134,15 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
         "",
         f"All agree: max |difference| = {max(agree, new_theta_agree):.1e}.",
     ]
-    return rows, {"eval": t_eval, "trusted": t_trusted, "per_setting": t_per_setting, "joint": t_joint, "joint_new": t_joint_new,
-                  "agree": agree, "op": t_op}
+    return rows, {
+        "eval": t_eval,
+        "trusted": t_trusted,
+        "per_setting": t_per_setting,
+        "joint": t_joint,
+        "joint_new": t_joint_new,
+        "agree": agree,
+        "op": t_op,
+    }
 
 
 def goal_verdicts(score: dict) -> str:
@@ -152,9 +174,9 @@ def bench_growth(repeats: int, sizes) -> list[str]:
         net = synthetic_spec(n_env)
         theta = theta_for(net, 1)
         reps = max(1, repeats if net.n_settings < 1e5 else 1)
-        t_compile = median_time(lambda: Scorer(net), reps)
+        t_compile = median_time(lambda net=net: Scorer(net), reps)
         scorer = Scorer(net)
-        t_eval = median_time(lambda: scorer(theta), reps * 5)
+        t_eval = median_time(lambda scorer=scorer, theta=theta: scorer(theta), reps * 5)
         rows.append(
             f"| {n_env} | {net.n_settings:,} | {t_compile * 1e3:.1f} ms | {t_eval * 1e3:.2f} ms | {t_eval / net.n_settings * 1e9:.0f} ns |"
         )
@@ -166,7 +188,10 @@ def bench_fitting(n_rollouts: int, max_steps: int) -> tuple[list[str], dict]:
     truth = theta_for(net, 2)
     generator = torch.Generator().manual_seed(0)
     settings = net.settings()
-    tasks = [net.describe_setting(settings[i]) for i in torch.randint(len(settings), (n_rollouts,), generator=generator).tolist()]
+    tasks = [
+        net.describe_setting(settings[i])
+        for i in torch.randint(len(settings), (n_rollouts,), generator=generator).tolist()
+    ]
     records = simulate(net, truth, tasks, seed=0)
 
     def mle():
@@ -187,7 +212,12 @@ def bench_fitting(n_rollouts: int, max_steps: int) -> tuple[list[str], dict]:
         }
         sebn_model(net, rollout_settings, observed, theta)
 
-    svi = SVI(model, lambda: None, pyro.optim.ClippedAdam({"lr": 0.05, "lrd": 0.01 ** (1 / max_steps)}), TraceEnum_ELBO(max_plate_nesting=1))
+    svi = SVI(
+        model,
+        lambda: None,
+        pyro.optim.ClippedAdam({"lr": 0.05, "lrd": 0.01 ** (1 / max_steps)}),
+        TraceEnum_ELBO(max_plate_nesting=1),
+    )
     scorer = Scorer(net)
     start, steps, gap = time.perf_counter(), 0, float("inf")
     while steps < max_steps:

@@ -18,9 +18,9 @@ import argparse
 
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
-from sebn.experiment import load_domain
-from sebn.report import summarise
-from sebn.plots import plot_runs
+from sebn.report.plots import plot_runs
+from sebn.report.summary import summarise
+from sebn.runner.experiment import load_domain
 
 
 def main() -> None:
@@ -29,7 +29,9 @@ def main() -> None:
     parser.add_argument("--curricula", default="sebn,uniform,anti,target")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=100_000, help="env steps per run")
-    parser.add_argument("--generation-size", type=int, help="episodes per SEBN generation (default: the curriculum's 100)")
+    parser.add_argument(
+        "--generation-size", type=int, help="episodes per SEBN generation (default: the curriculum's 100)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 3k steps into a scratch directory; print only")
     args = parser.parse_args()
@@ -38,24 +40,39 @@ def main() -> None:
     agent_options = {"eval_every": max(args.steps // 10, 1)}
     if args.quick:
         args.seeds, args.steps, runs = 2, 3000, ROOT / "runs" / f"bench-{args.domain}-quick"
-        agent_options = {"eval_every": 1000, "eval_episodes": 1, "learning_starts": 1000} if args.domain == "bipedalwalker" else \
-            {"eval_every": 1000, "eval_episodes": 1, "num_steps": 256}
+        agent_options = (
+            {"eval_every": 1000, "eval_episodes": 1, "learning_starts": 1000}
+            if args.domain == "bipedalwalker"
+            else {"eval_every": 1000, "eval_episodes": 1, "num_steps": 256}
+        )
     generations = {"generation_size": args.generation_size} if args.generation_size else {}
-    finished_sweep(args.domain, curricula, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                   agent_options=agent_options, curriculum_options={"sebn": generations, "anti": generations})
+    finished_sweep(
+        args.domain,
+        curricula,
+        range(args.seeds),
+        steps=args.steps,
+        runs=runs,
+        workers=args.workers,
+        agent_options=agent_options,
+        curriculum_options={"sebn": generations, "anti": generations},
+    )
     domain = load_domain(args.domain)
     agent_args = {**domain.agent_args, **agent_options}
     figure = ROOT / "benchmarks" / "results" / f"{args.domain}_curricula.png"
-    lines = [f"## {args.domain} curricula (`benchmarks/domain_curricula.py`)", "",
-             f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
-             f"--seeds {args.seeds} --steps {args.steps}"
-             + (f" --generation-size {args.generation_size}" if args.generation_size else "")
-             + (f" --workers {args.workers}" if args.workers != 2 else "")
-             + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
-             f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {domain.agent} with "
-             f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
-             f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
-             "(IQM over seeds, 95% stratified bootstrap intervals).", ""]
+    lines = [
+        f"## {args.domain} curricula (`benchmarks/domain_curricula.py`)",
+        "",
+        f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
+        f"--seeds {args.seeds} --steps {args.steps}"
+        + (f" --generation-size {args.generation_size}" if args.generation_size else "")
+        + (f" --workers {args.workers}" if args.workers != 2 else "")
+        + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
+        f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {domain.agent} with "
+        f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
+        f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
+        "(IQM over seeds, 95% stratified bootstrap intervals).",
+        "",
+    ]
     for metric in ("success_rate", "episodic_return"):
         (report,) = summarise([runs / args.domain], metric=metric)
         lines += [f"### {metric.replace('_', ' ')}", "", report_table(report), ""]

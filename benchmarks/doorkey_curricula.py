@@ -24,10 +24,10 @@ import numpy as np
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
 from domains.doorkey import TARGETS
-from sebn.curricula import CURRICULA
-from sebn.plots import find_runs, plot_runs
-from sebn.records import read_jsonl
-from sebn.report import read_run, steps_to, summarise
+from sebn.core.records import read_jsonl
+from sebn.curricula.registry import curricula_for
+from sebn.report.plots import find_runs, plot_runs
+from sebn.report.summary import read_run, steps_to, summarise
 
 STRICT_THRESHOLD = 0.9
 LATE = 0.8  # "late in training": the last fifth of each run's steps
@@ -61,8 +61,10 @@ def runs_reaching(label_dir: Path, threshold: float) -> str:
 
 
 def outcome_table(label_dirs: list[Path]) -> list[str]:
-    rows = ["| curriculum | " + " | ".join(f"{target}: wall=0 / wall=1 (episodes)" for target in TARGETS) + " |",
-            "|---|" + "---|" * len(TARGETS)]
+    rows = [
+        "| curriculum | " + " | ".join(f"{target}: wall=0 / wall=1 (episodes)" for target in TARGETS) + " |",
+        "|---|" + "---|" * len(TARGETS),
+    ]
     for label_dir in label_dirs:
         outcomes = late_outcomes(find_runs([label_dir]))
         cells = []
@@ -78,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=300_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--curricula", default=",".join(CURRICULA))
+    parser.add_argument("--curricula", default=",".join(curricula_for(has_spec=True)))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--eval-episodes", type=int, default=agent_options(1)["eval_episodes"])
     parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-doorkey"))
@@ -88,28 +90,43 @@ def main() -> None:
         args.steps, args.seeds, args.runs = 20_000, 2, str(ROOT / "runs" / "bench-doorkey-quick")
     options = agent_options(args.steps, args.eval_episodes)
     curricula = args.curricula.split(",")
-    finished_sweep("doorkey", curricula, range(args.seeds), steps=args.steps, runs=args.runs,
-                   workers=args.workers, agent_options=options, progress=False)
+    finished_sweep(
+        "doorkey",
+        curricula,
+        range(args.seeds),
+        steps=args.steps,
+        runs=args.runs,
+        workers=args.workers,
+        agent_options=options,
+        progress=False,
+    )
     label_dirs = [Path(args.runs) / "doorkey" / name for name in curricula]
     (report,) = summarise(label_dirs)
     reaching = ", ".join(runs_reaching(label_dir, STRICT_THRESHOLD) for label_dir in label_dirs)
     section = f"doorkey_curricula_{args.steps}"
     figure = ROOT / "benchmarks" / "results" / f"{section}.png"
     lines = [
-        f"## DoorKey curricula, {args.steps:,} env steps (`benchmarks/doorkey_curricula.py`)", "",
+        f"## DoorKey curricula, {args.steps:,} env steps (`benchmarks/doorkey_curricula.py`)",
+        "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}"
-        + (f" --curricula {args.curricula}" if curricula != list(CURRICULA) else "")
-        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "") + "`; "
+        + (f" --curricula {args.curricula}" if curricula != list(curricula_for(has_spec=True)) else "")
+        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "")
+        + "`; "
         f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
         "episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
         f"{args.eval_episodes} episodes with sampled actions every {options['eval_every']:,} steps; the finished agent "
-        "also on the unseen 32x32 grid. Table from `sebn report` (IQM over seeds, 95% stratified bootstrap intervals):", "",
-        report_table(report), "",
-        f"Runs whose training-time evaluation reached {STRICT_THRESHOLD:g} on the hardest setting: {reaching}.", "",
+        "also on the unseen 32x32 grid. Table from `sebn report` (IQM over seeds, 95% stratified bootstrap intervals):",
+        "",
+        report_table(report),
+        "",
+        f"Runs whose training-time evaluation reached {STRICT_THRESHOLD:g} on the hardest setting: {reaching}.",
+        "",
         f"Where the options fail: training episodes in the last {1 - LATE:.0%} of each run's steps, pooled over the seeds, "
-        "success of the episode's own target, by target and the task's wall (the wall stands across the way to the goal):", "",
-        *outcome_table(label_dirs), "",
+        "success of the episode's own target, by target and the task's wall (the wall stands across the way to the goal):",
+        "",
+        *outcome_table(label_dirs),
+        "",
         f"![DoorKey curricula](benchmarks/results/{figure.name})",
     ]
     print("\n".join(lines))

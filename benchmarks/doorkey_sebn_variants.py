@@ -24,8 +24,8 @@ import numpy as np
 from benchmarks.doorkey_curricula import agent_options
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
-from sebn.records import read_jsonl
-from sebn.report import summarise
+from sebn.core.records import read_jsonl
+from sebn.report.summary import summarise
 
 VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
 
@@ -54,22 +54,40 @@ def main() -> None:
     if args.quick:
         args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-quick"
     labels = args.variants.split(",")
-    outcomes = finished_sweep("doorkey", labels, range(args.seeds), steps=args.steps, runs=runs, workers=args.workers,
-                              agent_options=agent_options(args.steps), progress=False)
+    outcomes = finished_sweep(
+        "doorkey",
+        labels,
+        range(args.seeds),
+        steps=args.steps,
+        runs=runs,
+        workers=args.workers,
+        agent_options=agent_options(args.steps),
+        progress=False,
+    )
     (report,) = summarise([runs / "doorkey" / label for label in labels])
-    rows = ["| curriculum | generations | expected-level move per generation | mean &#124;P_g - P_(g-1)&#124; |", "|---|---|---|---|"]
+    rows = [
+        "| curriculum | generations | expected-level move per generation | mean &#124;P_g - P_(g-1)&#124; |",
+        "|---|---|---|---|",
+    ]
     for label in labels:
         measured = [steadiness(Path(o.run_dir)) for o in outcomes if o.label == label]
         if measured and None not in measured:
             generations, moves, changes = zip(*measured)
             rows.append(f"| {label} | {spread(generations, 0)} | {spread(moves, 3)} | {spread(changes, 4)} |")
-    lines = ["## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)", "",
-             f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
-             f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
-             f"PPO options and evaluation as in the DoorKey curricula sections above. Report from `sebn report` (IQM over seeds, 95% "
-             "stratified bootstrap intervals):", "", report_table(report), "",
-             "How steady the fits are (median [min, max] over seeds; expected levels averaged over the competencies):",
-             "", *rows]
+    lines = [
+        "## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)",
+        "",
+        f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
+        f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
+        f"PPO options and evaluation as in the DoorKey curricula sections above. Report from `sebn report` (IQM over seeds, 95% "
+        "stratified bootstrap intervals):",
+        "",
+        report_table(report),
+        "",
+        "How steady the fits are (median [min, max] over seeds; expected levels averaged over the competencies):",
+        "",
+        *rows,
+    ]
     print("\n".join(lines))
     if not args.quick:
         write_section("doorkey_sebn_variants", lines)

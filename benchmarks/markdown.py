@@ -36,7 +36,7 @@ def spread(values, digits: int = 2) -> str:
 
 
 def report_table(report) -> str:
-    """One domain's table from :func:`sebn.report.to_markdown`, without the report's title."""
-    from sebn.report import to_markdown
+    """One domain's table from :func:`sebn.report.summary.to_markdown`, without the report's title."""
+    from sebn.report.summary import to_markdown
 
     return to_markdown([report]).split(f"## {report.domain}\n", 1)[1].strip()

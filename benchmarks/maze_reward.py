@@ -17,12 +17,21 @@ from domains.pointmaze import MazeTaskEnv
 
 def train_once(job: tuple[str, int, int]) -> str:
     env_id, steps, seed = job
-    args = sac.Args(preset="gradient-paper", total_timesteps=steps, learning_starts=1000, eval_every=steps // 4,
-                    eval_episodes=10, run_dir=tempfile.mkdtemp(), seed=seed)
+    args = sac.Args(
+        preset="gradient-paper",
+        total_timesteps=steps,
+        learning_starts=1000,
+        eval_every=steps // 4,
+        eval_episodes=10,
+        run_dir=tempfile.mkdtemp(),
+        seed=seed,
+    )
     start = time.perf_counter()
     result = sac.train(args, make_env=lambda i: MazeTaskEnv(env_id, position_noise=0.25 if i < 0 else 0.0))
-    return (f"| {env_id} | {steps:,} | {seed} | {result['eval']['eval/success_rate']:.2f} | "
-            f"{result['eval']['eval/episodic_length']:.0f} | {(time.perf_counter() - start) / 60:.1f} |")
+    return (
+        f"| {env_id} | {steps:,} | {seed} | {result['eval']['eval/success_rate']:.2f} | "
+        f"{result['eval']['eval/episodic_length']:.0f} | {(time.perf_counter() - start) / 60:.1f} |"
+    )
 
 
 def main() -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sebn.sweep import Outcome, sweep
+from sebn.runner.sweep import Outcome, sweep
 
 
 def finished_sweep(domain: str, curricula, seeds, **options) -> list[Outcome]:
-    """:func:`sebn.sweep.sweep`, stopping the benchmark with every failed run named.
+    """:func:`sebn.runner.sweep.sweep`, stopping the benchmark with every failed run named.
 
     Completed runs are skipped and interrupted ones resume, so re-running a benchmark
     only runs what is missing.

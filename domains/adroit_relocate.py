@@ -30,6 +30,7 @@ import gymnasium as gym
 import numpy as np
 
 from domains.common import SuccessTaskEnv
+from sebn.runner.interface import run_as_command, teacher_domain
 
 try:
     import gymnasium_robotics
@@ -63,11 +64,13 @@ class RelocateTaskEnv(SuccessTaskEnv):
         self.hand_scale = hand_scale
         limits = self.relocate_env.model.jnt_range[:HAND_JOINTS]
         self.hand_low, self.hand_high = limits[:, 0], limits[:, 1]
-        self.task_space = gym.spaces.Dict({
-            "object": gym.spaces.Box(OBJECT_LOW, OBJECT_HIGH, dtype=np.float64),
-            "target": gym.spaces.Box(TARGET_LOW, TARGET_HIGH, dtype=np.float64),
-            "hand": gym.spaces.Box(-1.0, 1.0, (HAND_JOINTS,), dtype=np.float64),
-        })
+        self.task_space = gym.spaces.Dict(
+            {
+                "object": gym.spaces.Box(OBJECT_LOW, OBJECT_HIGH, dtype=np.float64),
+                "target": gym.spaces.Box(TARGET_LOW, TARGET_HIGH, dtype=np.float64),
+                "hand": gym.spaces.Box(-1.0, 1.0, (HAND_JOINTS,), dtype=np.float64),
+            }
+        )
 
     def initial_state(self, task: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The ``initial_state_dict`` a task stands for (values clipped into range)."""
@@ -75,11 +78,17 @@ class RelocateTaskEnv(SuccessTaskEnv):
         qpos = inner.init_qpos.copy()
         hand = np.clip(np.nan_to_num(np.asarray(task.get("hand", np.zeros(HAND_JOINTS)), dtype=float)), -1, 1)
         half_range = (self.hand_high - self.hand_low) / 2
-        qpos[:HAND_JOINTS] = np.clip(qpos[:HAND_JOINTS] + hand * self.hand_scale * half_range, self.hand_low, self.hand_high)
+        qpos[:HAND_JOINTS] = np.clip(
+            qpos[:HAND_JOINTS] + hand * self.hand_scale * half_range, self.hand_low, self.hand_high
+        )
         obj = np.clip(np.nan_to_num(np.asarray(task["object"], dtype=float)), OBJECT_LOW, OBJECT_HIGH)
         target = np.clip(np.nan_to_num(np.asarray(task["target"], dtype=float)), TARGET_LOW, TARGET_HIGH)
-        return {"qpos": qpos, "qvel": np.zeros_like(inner.init_qvel), "obj_pos": np.append(obj, OBJECT_HEIGHT),
-                "target_pos": target}
+        return {
+            "qpos": qpos,
+            "qvel": np.zeros_like(inner.init_qvel),
+            "obj_pos": np.append(obj, OBJECT_HEIGHT),
+            "target_pos": target,
+        }
 
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
         super().reset(seed=seed)
@@ -93,8 +102,11 @@ class RelocateTaskEnv(SuccessTaskEnv):
                 raise ValueError(f"a relocate task needs object and target, got {task}")
             obs, info = self.env.reset(options={"initial_state_dict": self.initial_state(task)})
         state = self.relocate_env.get_env_state()
-        self.applied = {"obj_pos": state["obj_pos"].tolist(), "target_pos": state["target_pos"].tolist(),
-                        "distance": float(np.linalg.norm(state["obj_pos"] - state["target_pos"]))}
+        self.applied = {
+            "obj_pos": state["obj_pos"].tolist(),
+            "target_pos": state["target_pos"].tolist(),
+            "distance": float(np.linalg.norm(state["obj_pos"] - state["target_pos"])),
+        }
         return obs, {**info, "task": task or {}, "state": self.applied}
 
 
@@ -104,13 +116,11 @@ def make_env(index: int) -> gym.Env:
 
 
 def domain(name: str = "adroit_relocate"):
-    """AdroitHandRelocate for :mod:`sebn.experiment`."""
-    from sebn.experiment import teacher_domain
+    """AdroitHandRelocate for the runner."""
+    return teacher_domain(
+        name, make_env, RelocateTaskEnv().task_space, learning_starts=5000, eval_every=10_000, default_steps=300_000
+    )
 
-    return teacher_domain(name, make_env, RelocateTaskEnv().task_space, learning_starts=5000, eval_every=10_000,
-                          default_steps=300_000)
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("adroit_relocate")
+    run_as_command("adroit_relocate")

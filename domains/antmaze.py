@@ -13,6 +13,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 from domains.pointmaze import MazeTaskEnv
+from sebn.runner.interface import run_as_command, teacher_domain
 
 ENV_ID = "AntMaze_UMazeDense-v5"  # dense reward, as for PointMaze (see domains.pointmaze.MAZES)
 
@@ -24,13 +25,11 @@ def make_env(index: int) -> gym.Env:
 
 
 def domain(name: str = "antmaze"):
-    """AntMaze UMaze for :mod:`sebn.experiment`."""
-    from sebn.experiment import teacher_domain
+    """AntMaze UMaze for the runner."""
+    return teacher_domain(
+        name, make_env, MazeTaskEnv(ENV_ID).task_space, learning_starts=5000, eval_every=10_000, default_steps=300_000
+    )
 
-    return teacher_domain(name, make_env, MazeTaskEnv(ENV_ID).task_space, learning_starts=5000, eval_every=10_000,
-                          default_steps=300_000)
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("antmaze")
+    run_as_command("antmaze")

@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 
 from domains.common import check_levels
+from sebn.core.spec import shipped_spec
+from sebn.runner.interface import Domain, run_as_command
 
 try:
     from gymnasium.envs.box2d.bipedal_walker import (
@@ -69,12 +71,12 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 ENV_VARIABLES = ("ground_roughness", "pit_gap", "stump_height", "stair_width", "stair_steps")
 LEVELS = {"ground_roughness": 5, "pit_gap": 3, "stump_height": 3, "stair_width": 3, "stair_steps": 3}
 ROUGHNESS = ((0.0, 0.0), (0.5, 1.5), (1.5, 3.0), (3.0, 5.0), (5.0, 8.0))
-PIT_WIDTH = (None, (2, 4), (5, 7))          # whole terrain steps, both ends included
+PIT_WIDTH = (None, (2, 4), (5, 7))  # whole terrain steps, both ends included
 STUMP_HEIGHT = (None, (0.5, 2.0), (2.0, 3.5))
 STUMP_WIDTH = (1, 2)
 STAIR_WIDTH = (None, (4, 5), (2, 3))
 STAIR_STEPS = (None, (2, 4), (5, 9))
-PIT_DEPTH = 4                               # terrain steps, Gymnasium's
+PIT_DEPTH = 4  # terrain steps, Gymnasium's
 GOAL_DISTANCE = 30.0
 MAX_EPISODE_STEPS = 2000
 START_X = TERRAIN_STEP * TERRAIN_STARTPAD / 2  # where Gymnasium puts the hull
@@ -101,7 +103,10 @@ EVALUATION = {"combined": task_from(COMBINED), **{name: task_from(levels) for na
 def valid_tasks() -> list[dict[str, Any]]:
     """All 405 settings of the spec."""
     grids = np.meshgrid(*(range(LEVELS[name]) for name in ENV_VARIABLES), indexing="ij")
-    return [task_from(dict(zip(ENV_VARIABLES, map(int, row)))) for row in np.stack(grids, -1).reshape(-1, len(ENV_VARIABLES))]
+    return [
+        task_from(dict(zip(ENV_VARIABLES, map(int, row))))
+        for row in np.stack(grids, -1).reshape(-1, len(ENV_VARIABLES))
+    ]
 
 
 def check_task(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,8 +123,12 @@ class TerrainWalker(BipedalWalker):
         render_mode: as Gymnasium's.
     """
 
-    def __init__(self, task: Mapping[str, Any] | None = None, max_episode_steps: int = MAX_EPISODE_STEPS,
-                 render_mode: str | None = None):
+    def __init__(
+        self,
+        task: Mapping[str, Any] | None = None,
+        max_episode_steps: int = MAX_EPISODE_STEPS,
+        render_mode: str | None = None,
+    ):
         super().__init__(render_mode=render_mode, hardcore=True)
         self.task = check_task(task if task is not None else EVALUATION["combined"])
         self.max_episode_steps = max_episode_steps
@@ -142,8 +151,12 @@ class TerrainWalker(BipedalWalker):
         truncated = truncated or (not terminated and self.elapsed >= self.max_episode_steps)
         if terminated or truncated:
             success = self.furthest >= GOAL_DISTANCE
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success,
-                    "distance": float(self.furthest)}
+            info = {
+                **info,
+                "targets": {"goalreached": int(success)},
+                "is_success": success,
+                "distance": float(self.furthest),
+            }
         return obs, reward, terminated, truncated, info
 
     # Terrain --------------------------------------------------------------------------
@@ -153,8 +166,15 @@ class TerrainWalker(BipedalWalker):
         ``self.task``; replaces Gymnasium's generator, which knows no task."""
         rng, task = self.np_random, self.task
         self.roughness = float(rng.uniform(*ROUGHNESS[task["ground_roughness"]]))
-        kinds = [kind for kind, present in (("pit", task["pit_gap"]), ("stump", task["stump_height"]),
-                                             ("stairs", task["stair_width"] or task["stair_steps"])) if present]
+        kinds = [
+            kind
+            for kind, present in (
+                ("pit", task["pit_gap"]),
+                ("stump", task["stump_height"]),
+                ("stairs", task["stair_width"] or task["stair_steps"]),
+            )
+            if present
+        ]
         self.terrain, self.obstacles = [], []
         self.terrain_x, self.terrain_y = [0.0], [TERRAIN_HEIGHT]
         self._column, self._velocity = 0, 0.0
@@ -184,8 +204,14 @@ class TerrainWalker(BipedalWalker):
         width = int(rng.integers(width_range[0], width_range[1] + 1))
         steps = int(rng.integers(steps_range[0], steps_range[1] + 1))
         falls = rng.random() <= 0.5 and self.terrain_y[-1] - (steps + PIT_DEPTH) * TERRAIN_STEP > 0
-        return {"kind": "stairs", "x": x, "width": width, "steps": steps, "direction": -1 if falls else 1,
-                "length": width * steps}
+        return {
+            "kind": "stairs",
+            "x": x,
+            "width": width,
+            "steps": steps,
+            "direction": -1 if falls else 1,
+            "length": width * steps,
+        }
 
     def _build(self, obstacle: dict[str, Any]) -> None:
         y = self.terrain_y[-1]
@@ -195,7 +221,14 @@ class TerrainWalker(BipedalWalker):
             self._point(self.terrain_x[-1], y)
         elif obstacle["kind"] == "stump":
             x0, x1 = obstacle["x"], obstacle["x"] + obstacle["width"] * TERRAIN_STEP
-            self._box([(x0, y), (x1, y), (x1, y + obstacle["height"] * TERRAIN_STEP), (x0, y + obstacle["height"] * TERRAIN_STEP)])
+            self._box(
+                [
+                    (x0, y),
+                    (x1, y),
+                    (x1, y + obstacle["height"] * TERRAIN_STEP),
+                    (x0, y + obstacle["height"] * TERRAIN_STEP),
+                ]
+            )
             self._flat(obstacle["width"])
         else:
             for _ in range(obstacle["steps"]):
@@ -250,15 +283,11 @@ def make_env(index: int, task: Mapping[str, Any] | None = None) -> TerrainWalker
 
 
 def domain(name: str = "bipedalwalker"):
-    """The BipedalWalker domain for :mod:`sebn.experiment`: TD3-FORK, evaluated on the
+    """The BipedalWalker domain for the runner: TD3-FORK, evaluated on the
     combined terrain during training and on every challenge at the end."""
-    from pathlib import Path
-
-    from sebn.experiment import Domain
-
     return Domain(
         name=name,
-        spec=Path(__file__).resolve().parents[1] / "specs" / "bipedalwalker.sebn",
+        spec=shipped_spec("bipedalwalker"),
         tasks=valid_tasks(),
         evaluation=dict(EVALUATION["combined"]),
         make_env=make_env,
@@ -270,6 +299,4 @@ def domain(name: str = "bipedalwalker"):
 
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("bipedalwalker")
+    run_as_command("bipedalwalker")

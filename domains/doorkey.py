@@ -42,6 +42,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from sebn.core.spec import shipped_spec
+from sebn.runner.interface import Domain, run_as_command
+
 try:
     from minigrid.core.grid import Grid
     from minigrid.core.world_object import Door, Goal, Key, Wall
@@ -165,8 +168,12 @@ class DoorKeyEnv(gym.Env):
         longer way round."""
         rng = self.np_random
         (sx, sy), (ex, ey) = start, end
-        between = [(x, y) for x in range(min(sx, ex), max(sx, ex) + 1) for y in range(min(sy, ey), max(sy, ey) + 1)
-                   if (x, y) not in (start, end) and self._free((x, y))]
+        between = [
+            (x, y)
+            for x in range(min(sx, ex), max(sx, ex) + 1)
+            for y in range(min(sy, ey), max(sy, ey) + 1)
+            if (x, y) not in (start, end) and self._free((x, y))
+        ]
         if not between:
             return False
         cx, cy = between[int(rng.integers(len(between)))]
@@ -226,7 +233,12 @@ class DoorKeyEnv(gym.Env):
             target = (self.agent_pos[0] + dx, self.agent_pos[1] + dy)
             if self._passable(target):
                 self.agent_pos = target
-        elif action == PICK_UP and not self.carrying and self.key_pos is not None and _manhattan(self.agent_pos, self.key_pos) == 1:
+        elif (
+            action == PICK_UP
+            and not self.carrying
+            and self.key_pos is not None
+            and _manhattan(self.agent_pos, self.key_pos) == 1
+        ):
             self.grid.set(*self.key_pos, None)
             self.carrying = True
         elif action == OPEN and self.carrying and not self.door_open and _manhattan(self.agent_pos, self.door_pos) == 1:
@@ -258,8 +270,11 @@ class DoorKeyEnv(gym.Env):
 
     def _reported(self, achieved: Mapping[str, int]) -> dict[str, int]:
         """The trained target and the subgoals on its way."""
-        on_the_way = {"haskey": ("haskey",), "dooropened": ("haskey", "dooropened"),
-                      "goalreached": ("haskey", "dooropened", "goalreached") if self.task["exists_door"] else ("goalreached",)}
+        on_the_way = {
+            "haskey": ("haskey",),
+            "dooropened": ("haskey", "dooropened"),
+            "goalreached": ("haskey", "dooropened", "goalreached") if self.task["exists_door"] else ("goalreached",),
+        }
         return {t: achieved[t] for t in on_the_way[self.task["target"]]}
 
     def _distance_to_next(self) -> int | None:
@@ -268,7 +283,6 @@ class DoorKeyEnv(gym.Env):
         if self.door_pos is not None and not self.door_open:
             return self._path_length(self.agent_pos, self.door_pos)
         return self._path_length(self.agent_pos, self.goal_pos)
-
 
     def observation(self) -> np.ndarray:
         """The cardinal sensors of the current state, and whether the key is held."""
@@ -342,28 +356,30 @@ def make_env(index: int, size: int = 8) -> gym.Env:
 
 
 def domain(name: str = "doorkey"):
-    """The DoorKey domain for :mod:`sebn.experiment`."""
-    from pathlib import Path
-
-    from sebn.experiment import Domain
-
+    """The DoorKey domain for the runner."""
     return Domain(
         name=name,
-        spec=Path(__file__).resolve().parents[1] / "specs" / "doorkey.sebn",
+        spec=shipped_spec("doorkey"),
         tasks=valid_tasks(),
         evaluation=dict(HARDEST),
         target_tasks=[dict(HARDEST, target=target) for target in TARGETS],  # the options the evaluation chains
         make_env=make_env,
         final_envs={"hardest": lambda: make_env(-1), "transfer_32x32": lambda: make_env(-1, size=32)},
         agent="ppo",
-        agent_args={"options": len(TARGETS), "hidden_sizes": [64, 64, 64, 64], "num_envs": 8, "num_steps": 128,
-                    "eval_every": 10_000, "eval_episodes": 20, "ent_coef": 0.01, "eval_greedy": False},
+        agent_args={
+            "options": len(TARGETS),
+            "hidden_sizes": [64, 64, 64, 64],
+            "num_envs": 8,
+            "num_steps": 128,
+            "eval_every": 10_000,
+            "eval_episodes": 20,
+            "ent_coef": 0.01,
+            "eval_greedy": False,
+        },
         default_steps=200_000,
         version=2,  # 2: the wall stands across the way to the goal (in version 1 it stood before the key)
     )
 
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("doorkey")
+    run_as_command("doorkey")

@@ -34,6 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 from domains.common import SuccessTaskEnv
+from sebn.runner.interface import run_as_command, teacher_domain
 
 try:
     import gymnasium_robotics
@@ -62,16 +63,21 @@ class MazeTaskEnv(SuccessTaskEnv):
     """
 
     def __init__(self, env_id: str = MAZES["umaze"], position_noise: float = 0.0, max_episode_steps: int | None = None):
-        inner = gym.make(env_id, continuing_task=False, **({"max_episode_steps": max_episode_steps} if max_episode_steps else {}))
+        inner = gym.make(
+            env_id, continuing_task=False, **({"max_episode_steps": max_episode_steps} if max_episode_steps else {})
+        )
         inner.unwrapped.position_noise_range = position_noise
         self.env = gym.wrappers.FlattenObservation(inner)
         self.maze_env = inner.unwrapped
         self.observation_space, self.action_space = self.env.observation_space, self.env.action_space
         maze = self.maze_env.maze
-        self.free = np.array([(r, c) for r in range(maze.map_length) for c in range(maze.map_width)
-                              if maze.maze_map[r][c] != 1])
+        self.free = np.array(
+            [(r, c) for r in range(maze.map_length) for c in range(maze.map_width) if maze.maze_map[r][c] != 1]
+        )
         self.shape = (maze.map_length, maze.map_width)
-        self.task_space = gym.spaces.Dict({"start": gym.spaces.Box(0.0, 1.0, (2,)), "goal": gym.spaces.Box(0.0, 1.0, (2,))})
+        self.task_space = gym.spaces.Dict(
+            {"start": gym.spaces.Box(0.0, 1.0, (2,)), "goal": gym.spaces.Box(0.0, 1.0, (2,))}
+        )
 
     def cell(self, part: Any) -> list[int]:
         """The free cell a task part stands for (see the module docstring); never raises
@@ -96,30 +102,32 @@ class MazeTaskEnv(SuccessTaskEnv):
         if task is None:  # no task, or an empty one: the env's own start and goal
             obs, info = self.env.reset()
             maze = self.maze_env.maze
-            self.applied = {"start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
-                          "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist()}
+            self.applied = {
+                "start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
+                "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist(),
+            }
             return obs, {**info, "task": {}, "cells": self.applied}
         missing = {"start", "goal"} - set(task)
         if missing:
             raise ValueError(f"a maze task needs start and goal, got {task}")
         self.applied = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
-        obs, info = self.env.reset(options={"reset_cell": np.array(self.applied["start"]), "goal_cell": np.array(self.applied["goal"])})
+        obs, info = self.env.reset(
+            options={"reset_cell": np.array(self.applied["start"]), "goal_cell": np.array(self.applied["goal"])}
+        )
         return obs, {**info, "task": task, "cells": self.applied}
 
 
 def domain(name: str = "pointmaze"):
-    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for :mod:`sebn.experiment`."""
-    from sebn.experiment import teacher_domain
-
+    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for the runner."""
     env_id = MAZES["medium" if name.endswith("medium") else "umaze"]
 
     def make_env(index: int) -> gym.Env:
         return MazeTaskEnv(env_id, position_noise=0.25 if index < 0 else 0.0)
 
-    return teacher_domain(name, make_env, MazeTaskEnv(env_id).task_space, learning_starts=1000, eval_every=5000,
-                          default_steps=100_000)
+    return teacher_domain(
+        name, make_env, MazeTaskEnv(env_id).task_space, learning_starts=1000, eval_every=5000, default_steps=100_000
+    )
+
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("pointmaze")
+    run_as_command("pointmaze")

@@ -43,11 +43,19 @@ import gymnasium as gym
 import numpy as np
 
 from domains.common import check_levels
+from sebn.core.spec import shipped_spec
+from sebn.runner.interface import Domain, run_as_command
 
 # robosuite's start-up messages are about extras we do not use (private macros, robosuite_models, mink) and
 # repeat for every env built; its other warnings still show.
-ROBOSUITE_NOISE = ("No private macro file", "It is recommended to use a private macro file", "To setup, run:",
-                   "Could not import robosuite_models", "Could not load the mink-based", "Loading controller configuration")
+ROBOSUITE_NOISE = (
+    "No private macro file",
+    "It is recommended to use a private macro file",
+    "To setup, run:",
+    "Could not import robosuite_models",
+    "Could not load the mink-based",
+    "Loading controller configuration",
+)
 logging.getLogger("robosuite_logs").addFilter(lambda record: not record.getMessage().startswith(ROBOSUITE_NOISE))
 
 try:
@@ -57,8 +65,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     raise ImportError('the robosuite Door domain needs robosuite: pip install -e ".[robotics]"') from None
 
 ENV_VARIABLES = ("mass", "lock")
-MASS_LEVELS = 6        # the spec's levels; the env accepts up to HEAVY
-HEAVY = 11             # the transfer door: 12 kg
+MASS_LEVELS = 6  # the spec's levels; the env accepts up to HEAVY
+HEAVY = 11  # the transfer door: 12 kg
 HORIZON = 500
 HARDEST = {"mass": MASS_LEVELS - 1, "lock": 1}
 OBSERVATION_KEYS = ("robot0_proprio-state", "object-state")
@@ -91,16 +99,28 @@ class DoorTaskEnv(gym.Env):
     def __init__(self, task: Mapping[str, Any] | None = None, horizon: int = HORIZON):
         self.task = check_task(task if task is not None else HARDEST)
         self.horizon = horizon
-        self.suite = robosuite.make("Door", robots="Kinova3", use_latch=True, use_camera_obs=False, has_renderer=False,
-                                    has_offscreen_renderer=False, reward_shaping=True, horizon=horizon, ignore_done=True,
-                                    hard_reset=False)
+        self.suite = robosuite.make(
+            "Door",
+            robots="Kinova3",
+            use_latch=True,
+            use_camera_obs=False,
+            has_renderer=False,
+            has_offscreen_renderer=False,
+            reward_shaping=True,
+            horizon=horizon,
+            ignore_done=True,
+            hard_reset=False,
+        )
         model = self.suite.sim.model
         self.door_body = model.body_name2id(self.suite.door.door_body)
         self.default_mass = float(model.body_mass[self.door_body])
         self.default_inertia = model.body_inertia[self.door_body].copy()
         prefix = self.suite.door.naming_prefix
         self.latch_geoms = [model.geom_name2id(prefix + name) for name in ("latch", "latch_tip")]
-        self.latch_collision = (model.geom_contype[self.latch_geoms].copy(), model.geom_conaffinity[self.latch_geoms].copy())
+        self.latch_collision = (
+            model.geom_contype[self.latch_geoms].copy(),
+            model.geom_conaffinity[self.latch_geoms].copy(),
+        )
         low, high = self.suite.action_spec
         self.action_space = gym.spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
         size = sum(np.size(self.suite.observation_spec()[key]) for key in OBSERVATION_KEYS)
@@ -125,7 +145,12 @@ class DoorTaskEnv(gym.Env):
         unstable = self._divergences() > self.divergences
         truncated = self.elapsed >= self.horizon or unstable
         if truncated:
-            info = {**info, "targets": {"goalreached": int(self.opened)}, "is_success": self.opened, "unstable": unstable}
+            info = {
+                **info,
+                "targets": {"goalreached": int(self.opened)},
+                "is_success": self.opened,
+                "unstable": unstable,
+            }
         return self._flatten(observation), float(reward), False, truncated, info
 
     def _divergences(self) -> int:
@@ -156,30 +181,32 @@ def make_env(index: int, task: Mapping[str, Any] | None = None) -> DoorTaskEnv:
 
 
 def domain(name: str = "robosuite_door"):
-    """The robosuite Door domain for :mod:`sebn.experiment`: PPO with two hidden layers,
+    """The robosuite Door domain for the runner: PPO with two hidden layers,
     evaluated on the hardest door during training and, at the end, on every mass with the
     latch and on the unseen 12 kg door."""
-    from pathlib import Path
-
-    from sebn.experiment import Domain
-
     finals = {f"mass{mass}": {"mass": mass, "lock": 1} for mass in range(MASS_LEVELS)}
     finals["heavy"] = {"mass": HEAVY, "lock": 1}
     return Domain(
         name=name,
-        spec=Path(__file__).resolve().parents[1] / "specs" / "robosuite_door.sebn",
+        spec=shipped_spec("robosuite_door"),
         tasks=valid_tasks(),
         evaluation=dict(HARDEST),
         make_env=make_env,
         final_envs={label: (lambda task=task: make_env(-1, task)) for label, task in finals.items()},
         agent="ppo",
-        agent_args={"hidden_sizes": [256, 256], "num_envs": 2, "num_steps": 1024, "eval_every": 50_000,
-                    "eval_episodes": 3, "ent_coef": 0.0, "normalize_obs": True, "normalize_reward": True},
+        agent_args={
+            "hidden_sizes": [256, 256],
+            "num_envs": 2,
+            "num_steps": 1024,
+            "eval_every": 50_000,
+            "eval_episodes": 3,
+            "ent_coef": 0.0,
+            "normalize_obs": True,
+            "normalize_reward": True,
+        },
         default_steps=1_000_000,
     )
 
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("robosuite_door")
+    run_as_command("robosuite_door")

@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import importlib
 
+from sebn.runner.interface import Domain, run_as_command
+
 
 def domain(name: str):
-    """``student_<domain>`` for :mod:`sebn.experiment`."""
-    from sebn.experiment import Domain
-
+    """``student_<domain>`` for the runner."""
     base_name = name.removeprefix("student_")
     base = importlib.import_module(f"domains.{base_name}").domain(base_name)
-    return Domain(name=name, make_env=None, final_envs={}, agent="student",
-                  agent_args={"spec": str(base.spec), "evaluation": [base.evaluation], "eval_every": 50},
-                  default_steps=2000, spec=base.spec, tasks=base.tasks, evaluation=base.evaluation)
+    return Domain(
+        name=name,
+        make_env=None,
+        final_envs={},
+        agent="student",
+        agent_args={"spec": str(base.spec), "evaluation": [base.evaluation], "eval_every": 50},
+        default_steps=2000,
+        spec=base.spec,
+        tasks=base.tasks,
+        evaluation=base.evaluation,
+    )
 
 
 if __name__ == "__main__":
-    from sebn.cli import run_domain
-
-    run_domain("student_doorkey")
+    run_as_command("student_doorkey")

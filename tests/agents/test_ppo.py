@@ -2,8 +2,8 @@ import gymnasium as gym
 import pytest
 import torch
 
-from agents.common import Callbacks
 from agents.ppo import Args, train
+from sebn.runner.interface import Callbacks
 from tests.agents.envs import ConstantRewardEnv, IdentityBoxEnv
 
 
@@ -18,28 +18,40 @@ def parameters(module) -> torch.Tensor:
 
 def test_learns_cartpole(tmp_path):
     result = train(args_for(tmp_path, total_timesteps=40_000, num_envs=4, eval_every=40_000, eval_episodes=5))
-    assert result["eval"]["eval/episodic_return"] >= 195, result["eval"]
+    assert result.last_eval["eval/episodic_return"] >= 195, result.last_eval
 
 
 def test_learns_continuous_identity(tmp_path):
     # A random policy scores about -20 * 2/3 (uniform actions) or worse; optimal is 0.
-    result = train(args_for(tmp_path, total_timesteps=30_000, num_envs=4, learning_rate=3e-3, ent_coef=0.0,
-                            eval_every=30_000, eval_episodes=5, normalize_reward=True),
-                   make_env=lambda i: IdentityBoxEnv())
-    assert result["eval"]["eval/episodic_return"] > -1.0, result["eval"]
+    result = train(
+        args_for(
+            tmp_path,
+            total_timesteps=30_000,
+            num_envs=4,
+            learning_rate=3e-3,
+            ent_coef=0.0,
+            eval_every=30_000,
+            eval_episodes=5,
+            normalize_reward=True,
+        ),
+        make_env=lambda i: IdentityBoxEnv(),
+    )
+    assert result.last_eval["eval/episodic_return"] > -1.0, result.last_eval
 
 
 def test_truncation_is_bootstrapped(tmp_path):
-    result = train(args_for(tmp_path, total_timesteps=8192, gamma=0.9, learning_rate=3e-3, anneal_lr=False),
-                   make_env=lambda i: ConstantRewardEnv())
-    value = result["agent"].value(torch.zeros(1, 1)).item()
+    result = train(
+        args_for(tmp_path, total_timesteps=8192, gamma=0.9, learning_rate=3e-3, anneal_lr=False),
+        make_env=lambda i: ConstantRewardEnv(),
+    )
+    value = result.modules["agent"].value(torch.zeros(1, 1)).item()
     assert abs(value - 10.0) < 1.0, value  # 1 / (1 - 0.9); without bootstrapping about 6.5
 
 
 def test_same_seed_same_run(tmp_path):
     a = train(args_for(tmp_path / "a"))
     b = train(args_for(tmp_path / "b"))
-    assert torch.equal(parameters(a["agent"]), parameters(b["agent"]))
+    assert torch.equal(parameters(a.modules["agent"]), parameters(b.modules["agent"]))
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -51,7 +63,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     train(args_for(tmp_path / "cut", total_timesteps=400, **common), make_env=make)
     resumed = train(args_for(tmp_path / "cut", total_timesteps=800, resume=True, **common), make_env=make)
     assert resumed["global_step"] == 800
-    assert torch.equal(parameters(resumed["agent"]), parameters(full["agent"]))
+    assert torch.equal(parameters(resumed.modules["agent"]), parameters(full.modules["agent"]))
 
 
 class Recorder(Callbacks):
@@ -72,7 +84,7 @@ def test_callbacks_and_hidden_layers(tmp_path):
     recorder = Recorder()
     result = train(args_for(tmp_path, hidden_sizes=[16, 16, 16, 16]), callbacks=recorder)
     assert recorder.updates == 8 * 4 * 4  # iterations x epochs x minibatches
-    assert sum(isinstance(m, torch.nn.Linear) for m in result["agent"].actor) == 5
+    assert sum(isinstance(m, torch.nn.Linear) for m in result.modules["agent"].actor) == 5
     assert recorder.episodes and all(e["length"] > 0 for e in recorder.episodes)
 
 
@@ -102,6 +114,18 @@ def test_options_route_each_observation_to_its_own_networks():
 
 
 def test_sampled_evaluation_has_its_own_rng(tmp_path):
-    runs = [train(Args(env_id="CartPole-v1", total_timesteps=1024, num_envs=2, num_steps=128, eval_every=512, eval_greedy=False,
-                       run_dir=str(tmp_path / f"run{i}")))["eval"] for i in range(2)]
+    runs = [
+        train(
+            Args(
+                env_id="CartPole-v1",
+                total_timesteps=1024,
+                num_envs=2,
+                num_steps=128,
+                eval_every=512,
+                eval_greedy=False,
+                run_dir=str(tmp_path / f"run{i}"),
+            )
+        ).last_eval
+        for i in range(2)
+    ]
     assert runs[0] == runs[1]

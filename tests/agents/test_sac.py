@@ -3,13 +3,20 @@ import numpy as np
 import pytest
 import torch
 
-from agents.common import Callbacks
 from agents.sac import Args, train
+from sebn.runner.interface import Callbacks
 
 
 def small_args(tmp_path, **overrides) -> Args:
-    base = dict(total_timesteps=1200, learning_starts=400, batch_size=64, hidden_sizes=[32, 32], eval_every=0,
-                run_dir=str(tmp_path / "run"), seed=3)
+    base = dict(
+        total_timesteps=1200,
+        learning_starts=400,
+        batch_size=64,
+        hidden_sizes=[32, 32],
+        eval_every=0,
+        run_dir=str(tmp_path / "run"),
+        seed=3,
+    )
     return Args(**{**base, **overrides})
 
 
@@ -19,15 +26,24 @@ def parameters(module) -> torch.Tensor:
 
 def test_learns_pendulum(tmp_path):
     # Random actions score about -1200 on Pendulum-v1; SB3-style threshold at a short budget.
-    result = train(small_args(tmp_path, total_timesteps=7000, learning_starts=1000, batch_size=128, hidden_sizes=[64, 64],
-                              eval_every=7000, eval_episodes=5))
-    assert result["eval"]["eval/episodic_return"] > -400, result["eval"]
+    result = train(
+        small_args(
+            tmp_path,
+            total_timesteps=7000,
+            learning_starts=1000,
+            batch_size=128,
+            hidden_sizes=[64, 64],
+            eval_every=7000,
+            eval_episodes=5,
+        )
+    )
+    assert result.last_eval["eval/episodic_return"] > -400, result.last_eval
 
 
 def test_same_seed_same_run(tmp_path):
     a = train(small_args(tmp_path / "a"))
     b = train(small_args(tmp_path / "b"))
-    assert torch.equal(parameters(a["actor"]), parameters(b["actor"]))
+    assert torch.equal(parameters(a.modules["actor"]), parameters(b.modules["actor"]))
     assert torch.equal(parameters(a["critics"]), parameters(b["critics"]))
 
 
@@ -37,7 +53,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     train(small_args(tmp_path / "cut", total_timesteps=600))
     resumed = train(small_args(tmp_path / "cut", resume=True))
     assert resumed["global_step"] == full["global_step"] == 1200
-    assert torch.equal(parameters(resumed["actor"]), parameters(full["actor"]))
+    assert torch.equal(parameters(resumed.modules["actor"]), parameters(full.modules["actor"]))
     assert torch.equal(parameters(resumed["critics"]), parameters(full["critics"]))
 
 
@@ -61,7 +77,7 @@ class Recorder(Callbacks):
 def test_callbacks_see_gradients_and_episodes(tmp_path):
     recorder = Recorder()
     train(small_args(tmp_path, total_timesteps=800), callbacks=recorder)
-    assert len(recorder.grads["critic"]) == 400 and len(recorder.grads["actor"]) == 400
+    assert len(recorder.grads["critic"]) == 400 and len(recorder.grads.modules["actor"]) == 400
     # Gradients change from update to update (copied, not aliased to the live .grad).
     assert not torch.equal(recorder.grads["actor"][0], recorder.grads["actor"][-1])
     assert [e["length"] for e in recorder.episodes] == [200] * 4
@@ -97,7 +113,9 @@ class BufferSpy(Callbacks):
 
 def test_time_limits_are_truncations_not_terminations(tmp_path):
     spy = BufferSpy()
-    train(small_args(tmp_path, total_timesteps=50, learning_starts=100), make_env=lambda i: TruncatedAt5(), callbacks=spy)
+    train(
+        small_args(tmp_path, total_timesteps=50, learning_starts=100), make_env=lambda i: TruncatedAt5(), callbacks=spy
+    )
     assert len(spy.buffer) == 50
     assert not spy.buffer.terminated[:50].any()
     # The stored next observation at a truncation is the true final one, not a reset.
@@ -107,7 +125,13 @@ def test_time_limits_are_truncations_not_terminations(tmp_path):
 
 def test_gradient_paper_preset():
     args = Args(preset="gradient-paper")
-    assert (args.hidden_sizes, args.batch_size, args.gamma, args.alpha, args.autotune) == ([256, 256, 256], 256, 0.99, 0.05, False)
+    assert (args.hidden_sizes, args.batch_size, args.gamma, args.alpha, args.autotune) == (
+        [256, 256, 256],
+        256,
+        0.99,
+        0.05,
+        False,
+    )
 
 
 def test_refuses_discrete_actions(tmp_path):

@@ -23,14 +23,18 @@ def test_the_task_reaches_the_simulator(env):
         _, info = env.reset(seed=0, options={"task": task})
         np.testing.assert_allclose(inner.data.xpos[inner.obj_body_id], [*obj, OBJECT_HEIGHT], atol=1e-9)
         np.testing.assert_allclose(inner.data.site_xpos[inner.target_obj_site_id], target, atol=1e-9)
-        expected = np.clip(inner.init_qpos[:HAND_JOINTS] + hand * 0.1 * (env.hand_high - env.hand_low) / 2, env.hand_low, env.hand_high)
+        expected = np.clip(
+            inner.init_qpos[:HAND_JOINTS] + hand * 0.1 * (env.hand_high - env.hand_low) / 2, env.hand_low, env.hand_high
+        )
         np.testing.assert_allclose(inner.data.qpos[:HAND_JOINTS], expected)
         assert info["task"] == task
         assert info["state"]["distance"] == pytest.approx(np.linalg.norm(np.array([*obj, OBJECT_HEIGHT]) - target))
 
 
 def test_out_of_range_outputs_are_clipped_not_refused(env):
-    _, info = env.reset(options={"task": {"object": [5.0, float("nan")], "target": [-9.0, 9.0, 0.0], "hand": [7.0] * 30}})
+    _, info = env.reset(
+        options={"task": {"object": [5.0, float("nan")], "target": [-9.0, 9.0, 0.0], "hand": [7.0] * 30}}
+    )
     assert info["state"]["obj_pos"] == pytest.approx([0.15, 0.0, OBJECT_HEIGHT])  # NaN reads as 0
     assert info["state"]["target_pos"] == pytest.approx([-0.2, 0.2, 0.15])
     assert (env.relocate_env.data.qpos[:HAND_JOINTS] <= env.hand_high + 1e-12).all()

@@ -7,7 +7,13 @@ import json
 
 import numpy as np
 import pytest
-from gymnasium.envs.box2d.bipedal_walker import SCALE, TERRAIN_HEIGHT, TERRAIN_STARTPAD, TERRAIN_STEP, BipedalWalkerHeuristics
+from gymnasium.envs.box2d.bipedal_walker import (
+    SCALE,
+    TERRAIN_HEIGHT,
+    TERRAIN_STARTPAD,
+    TERRAIN_STEP,
+    BipedalWalkerHeuristics,
+)
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,10 +32,11 @@ from domains.bipedalwalker import (
     task_from,
     valid_tasks,
 )
-from sebn.curricula import CURRICULA, TaskSpace
-from sebn.experiment import run
-from sebn.network import SEBN
-from sebn.spec import load_spec
+from sebn.core.network import SEBN
+from sebn.core.spec import load_spec
+from sebn.curricula.base import TaskSpace
+from sebn.curricula.registry import curricula_for
+from sebn.runner.experiment import run
 
 FLOAT32 = 1e-5  # Box2D keeps vertices in single precision
 levels = st.fixed_dictionaries({name: st.integers(0, count - 1) for name, count in LEVELS.items()})
@@ -72,8 +79,15 @@ def test_terrain_holds_exactly_the_obstacles_asked(walker, task, seed):
     _, info = walker.reset(seed=seed, options={"task": task_from(task)})
     assert info["task"] == task_from(task)
     kinds = {o["kind"] for o in walker.obstacles}
-    wanted = {kind for kind, present in (("pit", task["pit_gap"]), ("stump", task["stump_height"]),
-                                         ("stairs", task["stair_width"] or task["stair_steps"])) if present}
+    wanted = {
+        kind
+        for kind, present in (
+            ("pit", task["pit_gap"]),
+            ("stump", task["stump_height"]),
+            ("stairs", task["stair_width"] or task["stair_steps"]),
+        )
+        if present
+    }
     assert kinds <= wanted and (not wanted or kinds)
 
     faces_x, rises = vertical_faces(walker)
@@ -93,7 +107,9 @@ def test_terrain_holds_exactly_the_obstacles_asked(walker, task, seed):
     for flight in stairs:
         width_range = STAIR_WIDTH[task["stair_width"] or 1]
         steps_range = STAIR_STEPS[task["stair_steps"] or 1]
-        assert width_range[0] <= flight["width"] <= width_range[1] and steps_range[0] <= flight["steps"] <= steps_range[1]
+        assert (
+            width_range[0] <= flight["width"] <= width_range[1] and steps_range[0] <= flight["steps"] <= steps_range[1]
+        )
         faces = faces_x[(faces_x >= flight["x"] - 1e-9) & stair_faces][: flight["steps"]]
         np.testing.assert_allclose(np.diff(faces), flight["width"] * TERRAIN_STEP)
     # the stumps are the boxes standing on the ground, of the sizes asked
@@ -143,9 +159,14 @@ def test_tasks_are_the_specs_settings():
     assert len(tasks) == 405 == len(space)
 
 
-@pytest.mark.parametrize("bad, message", [({"pit_gap": 3}, "pit_gap must be an integer in 0..2"),
-                                          ({"stair_steps": 1.5}, "stair_steps must be"),
-                                          ({"target": "jump"}, "one target")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"pit_gap": 3}, "pit_gap must be an integer in 0..2"),
+        ({"stair_steps": 1.5}, "stair_steps must be"),
+        ({"target": "jump"}, "one target"),
+    ],
+)
 def test_bad_tasks_are_refused_clearly(walker, bad, message):
     with pytest.raises(ValueError, match=message):
         walker.reset(options={"task": {**task_from({}), **bad}})
@@ -181,13 +202,26 @@ def test_time_limit_is_a_truncation():
     assert truncated and not terminated and info["targets"] == {"goalreached": 0}
 
 
-@pytest.mark.parametrize("curriculum", CURRICULA)
+@pytest.mark.parametrize("curriculum", curricula_for(has_spec=True))
 def test_a_short_run_with_each_curriculum(tmp_path, curriculum):
     options = {"generation_size": 4} if curriculum in ("sebn", "anti") else {}
-    run_dir = run("bipedalwalker", curriculum, seed=0, steps=600, runs=tmp_path, curriculum_options=options,
-                  agent_options={"learning_starts": 300, "batch_size": 32, "hidden_sizes": [32, 32],
-                                 "model_hidden_sizes": [32, 32], "eval_every": 0, "eval_episodes": 1},
-                  progress=False)
+    run_dir = run(
+        "bipedalwalker",
+        curriculum,
+        seed=0,
+        steps=600,
+        runs=tmp_path,
+        curriculum_options=options,
+        agent_options={
+            "learning_starts": 300,
+            "batch_size": 32,
+            "hidden_sizes": [32, 32],
+            "model_hidden_sizes": [32, 32],
+            "eval_every": 0,
+            "eval_episodes": 1,
+        },
+        progress=False,
+    )
     episodes = [json.loads(line) for line in (run_dir / "episodes.jsonl").read_text().splitlines()]
     assert episodes and all(set(e["task"]) == set(LEVELS) for e in episodes)
     if curriculum == "target":

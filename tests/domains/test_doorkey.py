@@ -86,13 +86,13 @@ def test_sensors_match_hand_values():
     obs = env.observation()
     up, right, down, left = range(4)
     expected = np.zeros(17, dtype=np.float32)
-    expected[0 * 4 + up] = 0.875                      # key 1 up
-    expected[1 * 4 + left] = 1 - 3 / 8                # door 3 left (in the outer wall here)
-    expected[2 * 4 + up] = 1 - 4 / 8                  # outer wall 4 up (the key does not hide it)
-    expected[2 * 4 + right] = 1 - 4 / 8               # outer wall at x=7
-    expected[2 * 4 + down] = 0.75                     # the wall segment 2 down
-    expected[2 * 4 + left] = 0.0                      # the door sits where the wall would be sensed
-    expected[3 * 4 + right] = 0.625                   # goal 3 right
+    expected[0 * 4 + up] = 0.875  # key 1 up
+    expected[1 * 4 + left] = 1 - 3 / 8  # door 3 left (in the outer wall here)
+    expected[2 * 4 + up] = 1 - 4 / 8  # outer wall 4 up (the key does not hide it)
+    expected[2 * 4 + right] = 1 - 4 / 8  # outer wall at x=7
+    expected[2 * 4 + down] = 0.75  # the wall segment 2 down
+    expected[2 * 4 + left] = 0.0  # the door sits where the wall would be sensed
+    expected[3 * 4 + right] = 0.625  # goal 3 right
     np.testing.assert_allclose(obs, expected)
     env.carrying = True
     assert env.observation()[-1] == 1.0
@@ -131,8 +131,14 @@ def test_progress_resets_the_count():
     assert not truncated and env.since_progress == 0
 
 
-@pytest.mark.parametrize("target,reported", [("haskey", {"haskey": 1}), ("dooropened", {"haskey": 1, "dooropened": 1}),
-                                             ("goalreached", {"haskey": 1, "dooropened": 1, "goalreached": 1})])
+@pytest.mark.parametrize(
+    "target,reported",
+    [
+        ("haskey", {"haskey": 1}),
+        ("dooropened", {"haskey": 1, "dooropened": 1}),
+        ("goalreached", {"haskey": 1, "dooropened": 1, "goalreached": 1}),
+    ],
+)
 def test_success_rewards_and_reports_the_subgoals(target, reported):
     env = DoorKeyEnv()
     env.reset(seed=2, options={"task": {"distance": 0, "wall": 1, "exists_door": 1, "target": target}})
@@ -165,6 +171,7 @@ def test_transfer_grid_builds_every_task():
 
 
 # --- a scripted solver: shortest paths by breadth-first search -----------------------------
+
 
 def plan(env, goal, onto):
     """Moves from the agent to ``goal`` (onto it, or to a neighbouring square)."""
@@ -217,7 +224,10 @@ def test_training_options_follow_the_task_target():
     env = make_env(0)
     for target in ("haskey", "dooropened", "goalreached"):
         obs, _ = env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 1, "target": target}})
-        assert obs.shape == (20,) and obs[17:].tolist() == np.eye(3)[["haskey", "dooropened", "goalreached"].index(target)].tolist()
+        assert (
+            obs.shape == (20,)
+            and obs[17:].tolist() == np.eye(3)[["haskey", "dooropened", "goalreached"].index(target)].tolist()
+        )
     check_env(env, skip_render_check=True)
 
 
@@ -250,7 +260,7 @@ def test_chained_options_hand_over_key_door_goal():
 
 
 def test_no_curriculum_trains_every_option_the_evaluation_chains():
-    from sebn.experiment import build_curriculum, load_domain
+    from sebn.runner.experiment import build_curriculum, load_domain
 
     curriculum = build_curriculum(load_domain("doorkey"), "target", seed=0, options={})
     tasks = curriculum.sample(6)

@@ -31,22 +31,24 @@ def test_every_free_cell_is_placed_exactly(maze):
 
 
 @settings(max_examples=200, deadline=None)
-@given(part=st.one_of(
-    st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=2, max_size=2),
-    st.integers(-10**6, 10**6),
-    st.lists(st.integers(-50, 50), min_size=2, max_size=2),
-))
+@given(
+    part=st.one_of(
+        st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=2, max_size=2),
+        st.integers(-(10**6), 10**6),
+        st.lists(st.integers(-50, 50), min_size=2, max_size=2),
+    )
+)
 def test_any_teacher_output_maps_to_a_free_cell(umaze, part):
     cell = umaze.cell(part)
     assert cell in umaze.free.tolist()
 
 
 def test_unit_square_and_index_forms(umaze):
-    assert umaze.cell([0.0, 0.0]) == [1, 1]      # the top-left corner is a wall: nearest free cell
+    assert umaze.cell([0.0, 0.0]) == [1, 1]  # the top-left corner is a wall: nearest free cell
     assert umaze.cell([1.0, 1.0]) == [3, 3]
     assert umaze.cell([0.5, 0.0]) in ([1, 1], [3, 1])  # the middle row is wall there: a nearest free cell
     assert umaze.cell(0) == umaze.free[0].tolist() and umaze.cell(len(umaze.free)) == umaze.free[0].tolist()
-    assert umaze.cell([2, 1]) in ([1, 1], [3, 1])    # a wall cell given directly
+    assert umaze.cell([2, 1]) in ([1, 1], [3, 1])  # a wall cell given directly
 
 
 def test_success_ends_the_episode_and_is_reported(umaze):
@@ -62,7 +64,7 @@ def test_success_ends_the_episode_and_is_reported(umaze):
 def test_time_limit_is_a_truncation():
     env = MazeTaskEnv(MAZES["umaze"], max_episode_steps=20)
     env.reset(seed=0, options={"task": {"start": [1, 1], "goal": [3, 1]}})
-    for step in range(20):
+    for _ in range(20):
         _, _, terminated, truncated, info = env.step(np.zeros(2, dtype=np.float32))
     assert truncated and not terminated and info["targets"] == {"goalreached": 0}
 

@@ -10,10 +10,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from domains.robosuite_door import HARDEST, HEAVY, DoorTaskEnv, mass_kg, valid_tasks
-from sebn.curricula import TaskSpace
-from sebn.experiment import run
-from sebn.network import SEBN
-from sebn.spec import load_spec
+from sebn.core.network import SEBN
+from sebn.core.spec import load_spec
+from sebn.curricula.base import TaskSpace
+from sebn.runner.experiment import run
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,9 @@ def test_mass_and_latch_read_back_after_resets(door, task):
         _, info = door.reset(seed=1, options=options)
         assert info["task"] == task
         assert model.body_mass[door.door_body] == mass_kg(task["mass"])
-        np.testing.assert_allclose(model.body_inertia[door.door_body],
-                                   door.default_inertia * mass_kg(task["mass"]) / door.default_mass)
+        np.testing.assert_allclose(
+            model.body_inertia[door.door_body], door.default_inertia * mass_kg(task["mass"]) / door.default_mass
+        )
         assert list(model.geom_contype[door.latch_geoms]) == [task["lock"]] * 2
         assert list(model.geom_conaffinity[door.latch_geoms]) == [task["lock"]] * 2
 
@@ -101,8 +102,14 @@ def test_seed_reproduces_the_start(door):
     assert not np.array_equal(first, other)
 
 
-@pytest.mark.parametrize("bad, message", [({"mass": 12}, "mass must be an integer in 0..11"), ({"lock": 2}, "lock must be"),
-                                          ({"target": "unlock"}, "one target")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"mass": 12}, "mass must be an integer in 0..11"),
+        ({"lock": 2}, "lock must be"),
+        ({"target": "unlock"}, "one target"),
+    ],
+)
 def test_bad_tasks_are_refused_clearly(door, bad, message):
     with pytest.raises(ValueError, match=message):
         door.reset(options={"task": {**HARDEST, **bad}})
@@ -113,8 +120,16 @@ def test_tasks_are_the_specs_settings():
 
 
 def test_a_short_sebn_run(tmp_path):
-    run_dir = run("robosuite_door", "sebn", seed=0, steps=1024, runs=tmp_path, curriculum_options={"generation_size": 2},
-                  agent_options={"num_envs": 1, "num_steps": 256, "eval_every": 0, "eval_episodes": 1}, progress=False)
+    run_dir = run(
+        "robosuite_door",
+        "sebn",
+        seed=0,
+        steps=1024,
+        runs=tmp_path,
+        curriculum_options={"generation_size": 2},
+        agent_options={"num_envs": 1, "num_steps": 256, "eval_every": 0, "eval_episodes": 1},
+        progress=False,
+    )
     episodes = [json.loads(line) for line in (run_dir / "episodes.jsonl").read_text().splitlines()]
     assert len(episodes) == 2 and all(e["length"] == 500 and set(e["task"]) == {"mass", "lock"} for e in episodes)
     assert len((run_dir / "generations.jsonl").read_text().splitlines()) >= 1

@@ -8,7 +8,13 @@ import pytest
 from sebn.cli import main
 
 SPEC = "specs/bipedalwalker.sebn"
-THETA = {"move": [0.2, 0.5, 0.3], "climb": [0.5, 0.4, 0.1], "jump": [0.3, 0.4, 0.3], "balance": [0.2, 0.5, 0.3], "descend": [0.3, 0.5, 0.2]}
+THETA = {
+    "move": [0.2, 0.5, 0.3],
+    "climb": [0.5, 0.4, 0.1],
+    "jump": [0.3, 0.4, 0.3],
+    "balance": [0.2, 0.5, 0.3],
+    "descend": [0.3, 0.5, 0.2],
+}
 
 
 @pytest.fixture
@@ -40,7 +46,12 @@ def test_simulate_fit_score_round_trip(tmp_path, theta_file, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 405
     assert set(rows[0]) == {"env", "target", "p"} and set(rows[0]["env"]) == {
-        "ground_roughness", "pit_gap", "stump_height", "stair_width", "stair_steps"}
+        "ground_roughness",
+        "pit_gap",
+        "stump_height",
+        "stair_width",
+        "stair_steps",
+    }
     assert main(["score", SPEC, "--fit", str(theta_file), "--top", "3"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert len(table) == 4 and table[0].split()[-2:] == ["target", "p"]
@@ -51,7 +62,9 @@ def test_simulate_fit_score_round_trip(tmp_path, theta_file, capsys):
 def test_fit_nuts_writes_posterior_draws(tmp_path, capsys):
     spec = "specs/robosuite_door.sebn"
     theta = tmp_path / "t.json"
-    theta.write_text(json.dumps({"theta": {"move_arm": [0.3, 0.7], "unlock": [0.5, 0.5], "open_door": [0.2, 0.5, 0.3]}}))
+    theta.write_text(
+        json.dumps({"theta": {"move_arm": [0.3, 0.7], "unlock": [0.5, 0.5], "open_door": [0.2, 0.5, 0.3]}})
+    )
     episodes, fit_file = tmp_path / "e.jsonl", tmp_path / "f.json"
     assert main(["simulate", spec, "--theta", str(theta), "-n", "300", "-o", str(episodes)]) == 0
     assert main(["fit", spec, str(episodes), "--method", "nuts", "--samples", "100", "-o", str(fit_file)]) == 0

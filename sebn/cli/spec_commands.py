@@ -1,0 +1,160 @@
+"""The subcommands that work on a spec: ``check``, ``show``, ``simulate``, ``fit``, ``score``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sebn.cli.arguments import UsageError, read_json
+from sebn.core.spec import load_spec
+
+
+def _network(path: str):
+    from sebn.core.network import SEBN
+
+    return SEBN(load_spec(path))
+
+
+def _theta(net, path: str):
+    from sebn.core.fit import theta_from_json
+
+    try:
+        return theta_from_json(net, read_json(path), path)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def check(args) -> int:
+    from sebn.core.check import check_spec
+
+    net = _network(args.spec)
+    print(
+        f"{args.spec}: ok: {len(net.env)} env variables ({net.n_settings} settings), "
+        f"{len(net.base)} base and {len(net.derived)} derived competencies, {len(net.targets)} targets, {len(net.rules)} target lines"
+    )
+    print(check_spec(net).render())
+    return 0
+
+
+def show(args) -> int:
+    from sebn.report.plots import draw_network
+
+    net = _network(args.spec)
+    try:
+        draw_network(net, args.output)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"cannot write {args.output}: {err}") from None
+    print(f"wrote {args.output}")
+    return 0
+
+
+def simulate(args) -> int:
+    import torch
+
+    from sebn.core.model import simulate
+    from sebn.core.records import write_jsonl
+
+    net = _network(args.spec)
+    theta = _theta(net, args.theta)
+    generator = torch.Generator().manual_seed(args.seed)
+    settings = net.settings()
+    picks = torch.randint(len(settings), (args.n,), generator=generator)
+    chosen_targets = torch.randint(len(net.targets), (args.n,), generator=generator)
+    tasks = []
+    for row, target in zip(picks.tolist(), chosen_targets.tolist()):
+        task = net.describe_setting(settings[row])
+        if len(net.targets) > 1:
+            task["target"] = net.targets[target]
+        tasks.append(task)
+    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe)
+    try:
+        write_jsonl(args.output, records)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    successes = sum(r["return"] for r in records)
+    print(f"wrote {len(records)} rollouts to {args.output} ({successes:.0f} task successes)")
+    return 0
+
+
+def fit(args) -> int:
+    from sebn.core.fit import fit
+    from sebn.core.records import RecordError, read_jsonl
+
+    net = _network(args.spec)
+    try:
+        records = read_jsonl(args.episodes)
+        result = fit(
+            net,
+            records,
+            method=args.method,
+            concentration=args.concentration,
+            fit_rates=args.fit_rates,
+            num_samples=args.samples,
+            seed=args.seed,
+        )
+    except RecordError as err:
+        raise UsageError(str(err)) from None
+    if result.n_records == 0:
+        raise UsageError(f"{args.episodes} holds no episodes")
+    data = result.to_json()
+    data["spec"] = args.spec
+    try:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    print(
+        f"{args.method} fit on {result.n_records} rollouts ({result.n_groups} distinct groups), log-likelihood {result.log_likelihood:.2f}"
+    )
+    print(_theta_table(net, result))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _theta_table(net, result) -> str:
+    width = max(len(c) for c in net.base)
+    top = max(net.n_levels)
+    lines = [f"{'competency':<{max(width, 10)}}  " + "  ".join(f"P(={k})".rjust(7) for k in range(top))]
+    for name in net.base:
+        probs = result.theta[name].tolist()
+        cells = [f"{p:7.3f}" for p in probs]
+        if result.draws is not None:
+            sd = result.draws[name].std(0).tolist()
+            cells = [f"{p:.3f}±{s:.3f}".rjust(13) for p, s in zip(probs, sd)]
+        lines.append(f"{name:<{max(width, 10)}}  " + "  ".join(cells))
+    return "\n".join(lines)
+
+
+def score(args) -> int:
+    from sebn.core.fit import rates_from_json
+    from sebn.core.inference import score
+
+    net = _network(args.spec)
+    data = read_json(args.fit)
+    theta = _theta(net, args.fit)
+    if args.target is not None and args.target not in net.targets:
+        raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
+    try:
+        rates = rates_from_json(net, data, args.fit)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    settings = net.settings()
+    probs = score(net, theta, settings, rates)
+    rows = [
+        {"env": net.describe_setting(settings[i]), "target": name, "p": float(probs[i, t])}
+        for i in range(len(settings))
+        for t, name in enumerate(net.targets)
+        if args.target in (None, name)
+    ]
+    if args.top:
+        rows = sorted(rows, key=lambda r: -r["p"])[: args.top]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    header = list(net.env) + ["target", "p"]
+    table = [[str(r["env"][v]) for v in net.env] + [r["target"], f"{r['p']:.4f}"] for r in rows]
+    widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for row in table:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+    return 0

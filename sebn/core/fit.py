@@ -1,0 +1,318 @@
+"""Fitting theta (and optionally the rates) from rollout records.
+
+Every method works on sufficient statistics: rollouts are grouped by their requirement
+signature (the compiled requirement tensors of their env setting) and their observed
+target pattern, so the exact marginal log-likelihood costs one scoring pass per distinct
+group, however many rollouts there are.
+
+* ``mle``: maximise the log-likelihood (the paper's Eq. 1) with L-BFGS over softmax logits.
+* ``map``: the same plus the Dirichlet log-prior (concentration 1 makes it the MLE).
+* ``svi``: variational posterior, ``AutoMultivariateNormal`` (a mean-field guide
+  understates the spread, because competencies trade off against each other).
+* ``nuts``: posterior draws by NUTS, the reference for the others.
+
+Example:
+    >>> from sebn.core.model import simulate
+    >>> from sebn.core.network import SEBN
+    >>> from sebn.core.spec import parse_spec
+    >>> net = SEBN(parse_spec("goalreached : (wall=1 | move=2)\\ngoalreached : (| move=1)\\n"))
+    >>> truth = {"move": torch.tensor([0.2, 0.5, 0.3])}
+    >>> records = simulate(net, truth, [{"wall": w} for w in (0, 1)] * 5000, seed=1)
+    >>> result = fit(net, records, method="mle")
+    >>> [round(p, 1) for p in result.theta["move"].tolist()]
+    [0.2, 0.5, 0.3]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.infer import MCMC, NUTS, SVI, Trace_ELBO
+from pyro.infer.autoguide import AutoMultivariateNormal
+
+from sebn.core.inference import Terms, compile_observations, prepare
+from sebn.core.network import DTYPE, SEBN, SUM_TOLERANCE
+from sebn.core.records import observations
+
+METHODS = ("mle", "map", "svi", "nuts")
+RATE_PRIOR_STRENGTH = 20.0
+
+
+@dataclass
+class SufficientStats:
+    """Rollout counts per distinct (observed pattern, requirement signature).
+
+    Attributes:
+        terms: the compiled likelihood of each distinct group.
+        counts: ``[K]`` rollouts in each group.
+        n_records: rollouts summarised (those with no observed target carry no information
+            and are dropped from the groups).
+    """
+
+    terms: Terms
+    counts: torch.Tensor
+    n_records: int
+
+    @classmethod
+    def from_observations(cls, net: SEBN, settings: torch.Tensor, observed: torch.Tensor) -> SufficientStats:
+        levels, parents = net.requirements(settings)
+        n, m, b = levels.shape
+        informative = (observed >= 0).any(dim=1)
+        key = torch.cat([observed, levels.reshape(n, -1), parents.reshape(n, -1).long()], dim=1)[informative]
+        unique, counts = torch.unique(key, dim=0, return_counts=True)
+        terms = compile_observations(
+            net,
+            unique[:, m : m + m * b].reshape(-1, m, b),
+            unique[:, m + m * b :].reshape(-1, m, m).bool(),
+            unique[:, :m],
+        )
+        return cls(terms, counts.to(DTYPE), n)
+
+    @classmethod
+    def from_records(cls, net: SEBN, records: Sequence[Mapping], source: str = "records") -> SufficientStats:
+        return cls.from_observations(net, *observations(net, records, source))
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.counts)
+
+    def log_likelihood(self, net: SEBN, theta, rates=None) -> torch.Tensor:
+        """``[S]`` exact marginal log-likelihood of the summarised rollouts."""
+        flat, rates, _ = prepare(net, theta, rates, validate=False)
+        probs = self.terms.evaluate(flat, rates)
+        return (self.counts * probs.clamp_min(1e-300).log()).sum(-1)
+
+
+@dataclass
+class FitResult:
+    """A fitted network: point theta, optional posterior draws, and what it was fit on.
+
+    ``to_json`` writes the theta/fit file contract of DESIGN.md section 8.
+    """
+
+    theta: dict[str, torch.Tensor]
+    method: str
+    log_likelihood: float
+    n_records: int
+    n_groups: int
+    rates: dict[str, dict[str, float]] = field(default_factory=dict)
+    draws: dict[str, torch.Tensor] | None = None
+
+    def to_json(self) -> dict:
+        data = {
+            "version": 1,
+            "theta": {k: v.tolist() for k, v in self.theta.items()},
+            "method": self.method,
+            "log_likelihood": self.log_likelihood,
+            "data": {"records": self.n_records, "groups": self.n_groups},
+            "rates": self.rates,
+        }
+        if self.draws is not None:
+            data["draws"] = {k: v.tolist() for k, v in self.draws.items()}
+        return data
+
+
+def fit(
+    net: SEBN,
+    records: Sequence[Mapping] | SufficientStats,
+    method: str = "mle",
+    concentration: float = 1.0,
+    fit_rates: bool = False,
+    num_samples: int = 1000,
+    warmup_steps: int = 500,
+    svi_steps: int = 3000,
+    seed: int = 0,
+) -> FitResult:
+    """Fit theta to rollout records.
+
+    Args:
+        net: the network.
+        records: episode records (or precomputed :class:`SufficientStats`).
+        method: ``"mle"``, ``"map"``, ``"svi"`` or ``"nuts"``.
+        concentration: the symmetric Dirichlet prior's concentration (map, svi, nuts).
+        fit_rates: also fit each target's ``success`` and ``slip`` (priors for the
+            Bayesian methods: Beta around the spec's values, strength 20).
+        num_samples: posterior draws kept (svi, nuts).
+        warmup_steps: NUTS warm-up steps.
+        svi_steps: Adam steps for SVI.
+        seed: seeds Pyro for svi and nuts.
+
+    Returns:
+        A :class:`FitResult`; for svi and nuts ``theta`` is the posterior mean.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    stats = records if isinstance(records, SufficientStats) else SufficientStats.from_records(net, records)
+    if method in ("mle", "map"):
+        theta, rates = _optimise(net, stats, concentration if method == "map" else None, fit_rates)
+        draws = None
+    else:
+        theta, rates, draws = _posterior(
+            net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, seed
+        )
+    loglik = float(stats.log_likelihood(net, theta, rates)[0])
+    rate_table = {}
+    if fit_rates:
+        rate_table = {t: {"success": float(rates[0][i]), "slip": float(rates[1][i])} for i, t in enumerate(net.targets)}
+    return FitResult(theta, method, loglik, stats.n_records, stats.n_groups, rate_table, draws)
+
+
+# --- point estimates ---------------------------------------------------------------------
+
+
+def _rates_from(net: SEBN, raw_slip: torch.Tensor, raw_gap: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """slip in (0, 1) and success in (slip, 1), from unconstrained values."""
+    slip = torch.sigmoid(raw_slip)
+    return slip + (1 - slip) * torch.sigmoid(raw_gap), slip
+
+
+def _rate_logits(net: SEBN) -> tuple[torch.Tensor, torch.Tensor]:
+    success, slip = net.rates()
+    return torch.logit(slip), torch.logit((success - slip) / (1 - slip))
+
+
+def _optimise(net: SEBN, stats: SufficientStats, concentration: float | None, fit_rates: bool):
+    logits = [torch.zeros(n, dtype=DTYPE, requires_grad=True) for n in net.n_levels]
+    raw_rates = [r.clone().requires_grad_(True) for r in _rate_logits(net)] if fit_rates else []
+    optimiser = torch.optim.LBFGS(
+        logits + raw_rates,
+        lr=1.0,
+        max_iter=1000,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        line_search_fn="strong_wolfe",
+    )
+    scale = max(stats.n_records, 1)
+
+    def current():
+        theta = {name: torch.softmax(logit, -1) for name, logit in zip(net.base, logits)}
+        return theta, (_rates_from(net, *raw_rates) if fit_rates else None)
+
+    def closure():
+        optimiser.zero_grad()
+        theta, rates = current()
+        objective = stats.log_likelihood(net, theta, rates)[0]
+        if concentration is not None:
+            objective = objective + sum(((concentration - 1) * p.clamp_min(1e-300).log()).sum() for p in theta.values())
+            if fit_rates:
+                objective = objective + _rate_log_prior(net, *rates)
+        loss = -objective / scale
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    with torch.no_grad():
+        theta, rates = current()
+    return {k: v.detach() for k, v in theta.items()}, (tuple(r.detach() for r in rates) if rates else None)
+
+
+def _rate_prior(net: SEBN) -> tuple[dist.Beta, dist.Beta]:
+    """Beta priors on slip and on success's share of (slip, 1), centred on the spec."""
+    success, slip = net.rates()
+    gap = (success - slip) / (1 - slip)
+    k = RATE_PRIOR_STRENGTH
+    return dist.Beta(k * slip, k * (1 - slip)), dist.Beta(k * gap, k * (1 - gap))
+
+
+def _rate_log_prior(net: SEBN, success: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
+    slip_prior, gap_prior = _rate_prior(net)
+    return slip_prior.log_prob(slip).sum() + gap_prior.log_prob((success - slip) / (1 - slip)).sum()
+
+
+# --- posteriors --------------------------------------------------------------------------
+
+
+def stats_model(net: SEBN, stats: SufficientStats, concentration: float = 1.0, fit_rates: bool = False) -> None:
+    """Pyro model of theta (and rates) given sufficient statistics: the prior times the
+    exact marginal likelihood (the competencies summed out in closed form)."""
+    theta = {
+        name: pyro.sample(f"theta_{name}", dist.Dirichlet(torch.full((n,), float(concentration), dtype=DTYPE)))
+        for name, n in zip(net.base, net.n_levels)
+    }
+    rates = None
+    if fit_rates:
+        slip_prior, gap_prior = _rate_prior(net)
+        slip = pyro.sample("slip", slip_prior.to_event(1))
+        gap = pyro.sample("success_share", gap_prior.to_event(1))
+        rates = (slip + (1 - slip) * gap, slip)
+    pyro.factor("rollouts", stats.log_likelihood(net, theta, rates)[0])
+
+
+def _posterior(net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, seed):
+    pyro.set_rng_seed(seed)
+    pyro.clear_param_store()
+
+    def model():
+        stats_model(net, stats, concentration, fit_rates)
+
+    sites = [f"theta_{name}" for name in net.base] + (["slip", "success_share"] if fit_rates else [])
+    if method == "nuts":
+        mcmc = MCMC(NUTS(model), num_samples=num_samples, warmup_steps=warmup_steps, disable_progbar=True)
+        mcmc.run()
+        samples = mcmc.get_samples()
+    else:
+        guide = AutoMultivariateNormal(model)
+        svi = SVI(model, guide, pyro.optim.ClippedAdam({"lr": 0.02, "lrd": 0.1 ** (1 / svi_steps)}), Trace_ELBO())
+        for _ in range(svi_steps):
+            svi.step()
+        with torch.no_grad():
+            draws = [guide() for _ in range(num_samples)]
+        samples = {site: torch.stack([d[site] for d in draws]) for site in sites}
+    draws = {name: samples[f"theta_{name}"].detach().to(DTYPE) for name in net.base}
+    theta = {name: d.mean(0) for name, d in draws.items()}
+    rates = None
+    if fit_rates:
+        slip, share = samples["slip"].mean(0), samples["success_share"].mean(0)
+        rates = (slip + (1 - slip) * share, slip)
+    return theta, rates, draws
+
+
+def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(success[m], slip[m])`` from a fit file's ``"rates"`` table, or ``None`` if it has none.
+
+    Raises:
+        ValueError: if the table misses a target or a rate.
+    """
+    table = data.get("rates") if isinstance(data, Mapping) else None
+    if not table:
+        return None
+    try:
+        return tuple(torch.tensor([float(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip"))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"{source}: 'rates' must give success and slip for every target ({', '.join(net.targets)})"
+        ) from None
+
+
+def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dict[str, torch.Tensor]:
+    """Theta from a fit/theta file's ``{"theta": {name: [p0, p1, ...]}}``, validated.
+
+    Raises:
+        ValueError: naming the file and the competency at fault.
+    """
+    theta = data.get("theta") if isinstance(data, Mapping) else None
+    if not isinstance(theta, Mapping):
+        raise ValueError(f'{source}: expected {{"theta": {{competency: [p0, p1, ...]}}}}')
+    unknown = sorted(set(theta) - set(net.base))
+    if unknown:
+        raise ValueError(
+            f"{source}: {', '.join(unknown)} not base competencies of the spec (it has: {', '.join(net.base)})"
+        )
+    out = {}
+    for name, levels in zip(net.base, net.n_levels):
+        if name not in theta:
+            raise ValueError(f"{source}: no theta for competency '{name}'")
+        try:
+            probs = torch.tensor(theta[name], dtype=DTYPE)
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: theta['{name}'] must be a list of {levels} numbers") from None
+        if probs.shape != (levels,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > SUM_TOLERANCE:
+            raise ValueError(
+                f"{source}: theta['{name}'] must be {levels} probabilities summing to 1 (levels 0..{levels - 1}), got {theta[name]}"
+            )
+        out[name] = probs
+    return out

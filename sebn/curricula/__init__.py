@@ -1,0 +1,1 @@
+"""Curricula: what the student trains on next (the registry names them all)."""

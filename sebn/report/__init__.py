@@ -1,0 +1,1 @@
+"""Reading finished runs: plots and IQM tables with bootstrap intervals."""

@@ -1,0 +1,373 @@
+"""One experiment end to end: every file written, a complete run skipped, a killed run
+resumed with no episode lost or counted twice."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sebn.cli import main
+from sebn.core.records import read_jsonl
+from sebn.curricula.registry import curriculum_label, curriculum_options, parse_curriculum_label
+from sebn.runner import experiment
+from sebn.runner.domains import DOMAINS, load_domain
+from sebn.runner.experiment import ExperimentError, check_agent_options, run
+
+SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
+FLAGS = [
+    "--steps",
+    "6144",
+    "--generation-size",
+    "10",
+    "--checkpoint-every",
+    "512",
+    "--no-progress",
+    *(f"--agent={k}={json.dumps(v)}" for k, v in SMALL.items()),
+]
+
+
+def small_run(tmp_path, **kwargs):
+    return run(
+        "doorkey",
+        "sebn",
+        seed=0,
+        steps=3072,
+        runs=tmp_path,
+        curriculum_options={"generation_size": 10},
+        agent_options=SMALL,
+        checkpoint_every=1024,
+        progress=False,
+        **kwargs,
+    )
+
+
+def test_a_short_run_writes_every_file(tmp_path):
+    run_dir = small_run(tmp_path)
+    assert run_dir == tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["domain"] == "doorkey" and config["seed"] == 0 and config["version"]
+    assert config["started"] and config["finished"]
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", config["commit"])  # the tests run in a git checkout
+    assert config["agent_args"]["options"] == 3
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and all({"step", "task", "targets", "return", "length", "ticket"} <= set(e) for e in episodes)
+    assert all(e["task"]["target"] in e["targets"] for e in episodes)
+    generations = read_jsonl(run_dir / "generations.jsonl")
+    assert [g["generation"] for g in generations] == list(range(1, len(episodes) // 10 + 1))
+    assert abs(sum(generations[-1]["p"]) - 1) < 1e-9
+    with (run_dir / "evals.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [1024, 2048, 3072] and "eval/success_rate" in rows[0]
+    final = json.loads((run_dir / "final.json").read_text())
+    assert set(final) == {"global_step", "hardest", "transfer_32x32"}
+    assert list(run_dir.glob("events.out.tfevents.*"))
+    checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
+    assert checkpoint["callbacks"]["delivered"] == len(episodes)
+
+    mtime = (run_dir / "config.json").stat().st_mtime
+    assert small_run(tmp_path) == run_dir  # complete: skipped
+    assert (run_dir / "config.json").stat().st_mtime == mtime
+    with pytest.raises(ExperimentError, match="holds a different run"):
+        run(
+            "doorkey",
+            "sebn",
+            seed=0,
+            steps=9999,
+            runs=tmp_path,
+            curriculum_options={"generation_size": 10},
+            progress=False,
+        )
+
+
+def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) -> None:
+    """Start ``command`` and SIGKILL it once a checkpoint whose callback state passes
+    ``ready`` exists and episodes were recorded beyond it."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    checkpoint = run_dir / "checkpoints" / "latest.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if checkpoint.exists():
+            saved = torch.load(checkpoint, weights_only=True)["callbacks"]
+            if ready(saved) and len((run_dir / "episodes.jsonl").read_text().splitlines()) > saved["delivered"] + 3:
+                break
+        time.sleep(0.05)
+    assert process.poll() is None, process.stderr.read().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS]
+    run_dir = tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
+    checkpoint = run_dir / "checkpoints" / "latest.pt"
+    kill_past_checkpoint(command, run_dir)
+    before = read_jsonl(run_dir / "episodes.jsonl")
+    at_kill = len(before)
+    saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
+    assert not json.loads((run_dir / "config.json").read_text()).get("finished")
+
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    tickets = [e["ticket"] for e in episodes]
+    assert len(tickets) == len(set(tickets))  # none counted twice
+    assert episodes[:saved] == before[:saved]  # those the checkpoint knew are kept as they were
+    steps = [e["step"] for e in episodes]
+    assert steps == sorted(steps)
+    final = torch.load(checkpoint, weights_only=True)["callbacks"]
+    assert final["delivered"] == len(episodes) and at_kill > saved  # the records after the checkpoint were cut
+    assert final["curriculum"]["generation"] == len(read_jsonl(run_dir / "generations.jsonl"))
+    with (run_dir / "evals.csv").open() as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1024, 2048, 3072, 4096, 5120, 6144]
+
+
+def test_cli_reports_bad_flags(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "gridland"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'gridland'" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--curriculum", "uniform", "--generation-size", "5", "--runs", str(tmp_path)]) == 2
+    assert "--generation-size applies to the sebn and anti curricula" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--curriculum", "target", "--window", "3", "--runs", str(tmp_path)]) == 2
+    assert "--window applies to the sebn and anti curricula" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "doorkey", "--delta", "-1"])
+    assert "expected a non-negative number, got '-1'" in capsys.readouterr().err
+    assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
+    assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"hiden_sizes": [8]}, "ppo has no argument hiden_sizes"),
+        ({"learning_rate": "3e-4"}, "ppo's learning_rate takes float, got '3e-4'"),
+        ({"hidden_sizes": [64, 64.5]}, "ppo's hidden_sizes takes list[int], got [64, 64.5] (item 1 of list"),
+        ({"num_envs": 2.5}, "ppo's num_envs takes int, got 2.5"),
+        ({"target_kl": "none"}, "ppo's target_kl takes float | None, got 'none'"),
+    ],
+)
+def test_agent_options_are_checked_by_name_and_type(options, message):
+    with pytest.raises(ExperimentError) as error:
+        check_agent_options("ppo", options)
+    assert message in str(error.value)
+
+
+def test_agent_options_of_the_right_types_pass():
+    check_agent_options("ppo", {"learning_rate": 1, "hidden_sizes": [8, 8], "target_kl": None, "env_id": "CartPole-v1"})
+    check_agent_options("sac", {"preset": "gradient-paper", "target_network_frequency": 2})
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"delta": "x"}, "sebn's delta takes float, got 'x'"),
+        ({"method": "foo"}, "curriculum sebn-method=foo: method must be one of mle, map, svi, nuts"),
+        ({"generation_size": 0}, "curriculum sebn-generation_size=0: generation_size and window must be at least 1"),
+    ],
+)
+def test_bad_curriculum_options_stop_the_run_before_it_writes(tmp_path, options, message):
+    with pytest.raises(ExperimentError) as error:
+        run("student_doorkey", "sebn", steps=100, runs=tmp_path, curriculum_options=options, progress=False)
+    assert message in str(error.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_plot_of_runs(tmp_path, capsys):
+    small_run(tmp_path)
+    out = tmp_path / "plot.png"
+    assert main(["plot", str(tmp_path / "doorkey"), "-o", str(out), "--ema", "0.5"]) == 0
+    assert out.stat().st_size > 0
+    assert main(["plot", str(tmp_path / "nothing"), "-o", str(out)]) == 2
+    assert "no run directories" in capsys.readouterr().err
+
+
+TINY_SAC = {
+    "preset": "none",
+    "hidden_sizes": [16],
+    "batch_size": 32,
+    "learning_starts": 200,
+    "eval_every": 400,
+    "eval_episodes": 1,
+}
+
+
+@pytest.mark.parametrize("curriculum", ["gradient", "uniform", "target"])
+def test_pointmaze_runs_with_the_space_curricula(tmp_path, curriculum):
+    options = {"reward": "sum_norm", "batch_size": 2, "clear_buffer": True} if curriculum == "gradient" else {}
+    run_dir = run(
+        "pointmaze",
+        curriculum,
+        seed=1,
+        steps=800,
+        runs=tmp_path,
+        curriculum_options=options,
+        agent_options=TINY_SAC,
+        progress=False,
+    )
+    label = "gradient-sum_norm-batch_size=2-clear_buffer=true" if curriculum == "gradient" else curriculum
+    assert run_dir == tmp_path / "pointmaze" / label / "seed1"
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and all(set(e["targets"]) == {"goalreached"} for e in episodes)
+    state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["callbacks"]["curriculum"]
+    if curriculum == "gradient":
+        assert all(e["gradients"]["updates"] >= 0 for e in episodes)
+        assert any(e["gradients"]["sum_norm"] > 0 for e in episodes)
+        assert state["updates"] >= 1
+    elif curriculum == "target":
+        assert all(e["task"] == {} for e in episodes)
+    else:
+        assert all(0 <= x <= 1 for e in episodes for x in e["task"]["start"] + e["task"]["goal"])
+    assert json.loads((run_dir / "final.json").read_text())["default"]["eval/episodic_length"] > 0
+
+
+def test_curricula_are_checked_against_the_domain(tmp_path):
+    with pytest.raises(
+        ExperimentError, match="domain pointmaze takes the curricula gradient, uniform, target, not 'sebn'"
+    ):
+        run("pointmaze", "sebn", steps=100, runs=tmp_path, progress=False)
+    with pytest.raises(
+        ExperimentError, match="domain doorkey takes the curricula sebn, anti, uniform, target, alp-gmm"
+    ):
+        run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)
+
+
+def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "sebn.cli",
+        "run",
+        "pointmaze",
+        "--curriculum",
+        "gradient",
+        "--teacher-batch",
+        "4",
+        "--steps",
+        "6000",
+        "--checkpoint-every",
+        "200",
+        "--no-progress",
+        "--runs",
+        str(tmp_path),
+        *(f"--agent={k}={json.dumps(v)}" for k, v in {**TINY_SAC, "eval_every": 3000}.items()),
+    ]
+    run_dir = tmp_path / "pointmaze" / "gradient-mean_norm-batch_size=4" / "seed0"
+    # the checkpoint's teacher has updated, and the first episodes after it do not complete a batch
+    kill_past_checkpoint(
+        command,
+        run_dir,
+        ready=lambda saved: saved["curriculum"]["updates"] >= 1 and len(saved["curriculum"]["batch"]) <= 2,
+    )
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tickets = [e["ticket"] for e in read_jsonl(run_dir / "episodes.jsonl")]
+    assert len(tickets) == len(set(tickets))
+    assert json.loads((run_dir / "config.json").read_text())["finished"]
+
+
+@pytest.mark.parametrize(
+    "domain,steps", [("antmaze", 1000), ("adroit_relocate", 450)]
+)  # episodes: up to 700 and 200 steps
+def test_other_teacher_domains_run(tmp_path, domain, steps):
+    run_dir = run(
+        domain,
+        "gradient",
+        seed=0,
+        steps=steps,
+        runs=tmp_path,
+        curriculum_options={"batch_size": 2},
+        agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": steps},
+        progress=False,
+    )
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
+
+
+@pytest.mark.parametrize("module", sorted(set(DOMAINS.values())))
+def test_domain_modules_run_as_scripts(module):
+    done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--curriculum" in done.stdout
+
+
+def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path):
+    run_dir = run(
+        "adroit_relocate",
+        "gradient",
+        seed=0,
+        steps=450,
+        runs=tmp_path,
+        curriculum_options={"batch_size": 2},
+        agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": 450},
+        progress=False,
+    )
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    assert all(e["applied"]["distance"] > 0 for e in episodes)
+    out = tmp_path / "teacher.png"
+    assert main(["plot", str(tmp_path), "-o", str(out)]) == 0 and out.stat().st_size > 0
+
+
+def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
+    run_dir = run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+    config = json.loads((run_dir / "config.json").read_text())
+    config["agent_args"]["rate"] = 0.5  # as if the domain file had changed the student since
+    (run_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ExperimentError, match=r"other agent arguments \(rate;"):
+        run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+
+
+def test_a_run_of_another_domain_version_is_not_reused(tmp_path, monkeypatch):
+    run_dir = run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+    assert json.loads((run_dir / "config.json").read_text())["domain_version"] == 1
+    changed = dataclasses.replace(load_domain("student_doorkey"), version=2)  # as if the env had changed since
+    monkeypatch.setattr(experiment, "load_domain", lambda name: changed)
+    with pytest.raises(
+        ExperimentError, match="holds a run of student_doorkey version 1, and the domain is at version 2"
+    ):
+        run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
+
+
+def option_values(default):
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, int):
+        return st.integers(-(10**6), 10**6)
+    if isinstance(default, float):
+        return st.floats(allow_nan=False)
+    words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10)
+    return words.filter(lambda w: w not in ("true", "false", "null"))  # text that is not JSON, as every option's is
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(name=st.sampled_from(["sebn", "anti", "gradient"]), data=st.data())
+def test_curriculum_labels_name_the_options_that_differ_from_their_defaults(name, data):
+    defaults = {k: v for k, v in curriculum_options(name).items() if v is not None}
+    keys = data.draw(st.lists(st.sampled_from(sorted(defaults)), unique=True, max_size=4))
+    options = {k: data.draw(option_values(defaults[k])) for k in keys}
+    label = curriculum_label(name, options)
+    expected = {k: v for k, v in options.items() if v != defaults[k]}
+    if name == "gradient":
+        expected["reward"] = options.get("reward", defaults["reward"])
+    assert parse_curriculum_label(label) == (name, expected)
+    assert curriculum_label(name, {**defaults, **options}) == label
+
+
+def test_run_directories_of_other_options_sit_side_by_side(tmp_path):
+    first = run(
+        "student_doorkey", "sebn", steps=60, runs=tmp_path, curriculum_options={"generation_size": 20}, progress=False
+    )
+    second = run(
+        "student_doorkey", "sebn", steps=60, runs=tmp_path, curriculum_options={"generation_size": 30}, progress=False
+    )
+    assert (first.parent.name, second.parent.name) == ("sebn-generation_size=20", "sebn-generation_size=30")
+    assert len(read_jsonl(first / "generations.jsonl")) == 3 and len(read_jsonl(second / "generations.jsonl")) == 2

@@ -1,0 +1,154 @@
+"""The vector-env helper: tasks reach every reset, every episode reaches the curriculum
+once, gradients are credited to the episode whose steps fed them."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from agents import sac
+from agents.common import RunLogger, TrainingEnvs
+from sebn.curricula.base import BaseCurriculum
+from sebn.curricula.teacher import GradientNormTeacher
+from sebn.runner.feeder import CurriculumFeeder, TaskNotAppliedError
+from tests.sebn.runner.envs import TaskLengthEnv
+
+
+class LengthCurriculum(BaseCurriculum):
+    """Random episode lengths; remembers what it handed out and what came back."""
+
+    kind = "lengths"
+
+    def __init__(self, seed=0):
+        super().__init__(seed)
+        self.handed: list[dict] = []
+        self.observed = []
+
+    def _sample(self, n, rng):
+        tasks = [{"length": int(k)} for k in rng.integers(1, 7, size=n)]
+        self.handed += tasks
+        return tasks
+
+    def observe(self, episodes):
+        self.observed += list(episodes)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_every_reset_gets_the_curriculum_task_and_every_episode_is_observed_once(asynchronous, tmp_path):
+    curriculum = LengthCurriculum()
+    feeder = CurriculumFeeder(curriculum)
+    training = TrainingEnvs(lambda i: TaskLengthEnv(), 3, feeder, asynchronous=asynchronous)
+    logger = RunLogger(tmp_path, {})
+    training.start(seed=0)
+    rng = np.random.default_rng(0)
+    for step in range(1, 200):
+        training.step(rng.uniform(-1, 1, size=(3, 1)).astype(np.float32), step, logger)
+    feeder.close()
+    received = [task for envs in training.envs.get_attr("received") for task in envs]
+    logger.close()
+    training.envs.close()
+    # Every task handed out reached a reset (the last one per env is still running).
+    assert Counter(map(str, received)) == Counter(map(str, curriculum.handed))
+    tickets = [e.ticket for e in curriculum.observed]
+    assert len(tickets) == len(set(tickets)) == len(curriculum.handed) - 3
+    for episode in curriculum.observed:
+        assert episode.task == curriculum.handed[episode.ticket]
+        assert episode.length == episode.task["length"]
+        assert set(episode.targets) == {"done"}
+
+
+def test_an_env_that_ignores_its_task_is_caught(tmp_path):
+    feeder = CurriculumFeeder(LengthCurriculum(seed=1))
+    training = TrainingEnvs(lambda i: TaskLengthEnv(ignore_task=True), 1, feeder)
+    logger = RunLogger(tmp_path, {})
+    training.start(seed=0)
+    with pytest.raises(TaskNotAppliedError, match="must apply reset"):
+        for step in range(1, 20):
+            training.step(np.zeros((1, 1), dtype=np.float32), step, logger)
+    logger.close()
+
+
+class FixedLengths(BaseCurriculum):
+    kind = "fixed"
+
+    def __init__(self, lengths):
+        super().__init__(0)
+        self.lengths, self.observed = lengths, []
+
+    def _sample(self, n, rng):
+        return [{"length": self.lengths[(self.issued + i) % len(self.lengths)]} for i in range(n)]
+
+    def observe(self, episodes):
+        self.observed += list(episodes)
+
+
+def test_updates_are_credited_to_the_episode_whose_steps_fed_them(tmp_path):
+    """One update after every step, as SAC does: an episode of k steps gets exactly k
+    updates, including the one after its last step and none of the next episode's."""
+    import torch
+    from torch import nn
+
+    layer = nn.Linear(1, 1, bias=False)
+    curriculum = FixedLengths([2, 5, 3])
+    feeder = CurriculumFeeder(curriculum, gradients="actor")
+    training = TrainingEnvs(lambda i: TaskLengthEnv(), 1, feeder)
+    logger = RunLogger(tmp_path, {})
+    training.start(seed=0)
+    for step in range(1, 11):  # 2 + 5 + 3 steps
+        training.step(np.zeros((1, 1), dtype=np.float32), step, logger)
+        layer.weight.grad = torch.tensor([[float(step)]])  # the update after step t has gradient t
+        feeder.on_update({"actor": layer})
+    feeder.close()
+    logger.close()
+    got = [(e.length, e.gradients["updates"], e.gradients["mean_norm"] * e.length) for e in curriculum.observed]
+    assert got == [(2, 2, 1 + 2), (5, 5, 3 + 4 + 5 + 6 + 7), (3, 3, 8 + 9 + 10)]
+
+
+def test_sac_student_feeds_the_teacher(tmp_path):
+    teacher = GradientNormTeacher(spaces.Dict({"length": spaces.Discrete(6)}), batch_size=4, seed=0)
+
+    # The env wants lengths from 1; the teacher's Discrete(6) gives 0..5.
+    class Shifted(TaskLengthEnv):
+        def reset(self, *, seed=None, options=None):
+            if options and "task" in options:
+                self.shift = options["task"]
+                options = {"task": {"length": options["task"]["length"] + 1}}
+            obs, info = super().reset(seed=seed, options=options)
+            return obs, {"task": getattr(self, "shift", {"length": 0})}
+
+    feeder = CurriculumFeeder(teacher, gradients="actor", clear_buffer=False)
+    args = sac.Args(
+        total_timesteps=300,
+        learning_starts=50,
+        batch_size=32,
+        hidden_sizes=[16, 16],
+        eval_every=0,
+        policy_frequency=1,
+        run_dir=str(tmp_path / "sac"),
+        num_envs=1,
+    )
+    sac.train(args, make_env=lambda i: Shifted(), callbacks=feeder)
+    feeder.close()
+    assert teacher.updates >= 2
+    assert feeder.delivered > 50
+    assert teacher.last_loss is not None and np.isfinite(teacher.last_loss)
+
+
+def test_clear_buffer_empties_the_replay_buffer_at_each_new_task():
+    class Buffer:
+        cleared = 0
+
+        def clear(self):
+            self.cleared += 1
+
+    buffer = Buffer()
+    feeder = CurriculumFeeder(LengthCurriculum(), clear_buffer=True)
+    feeder.on_start({"replay_buffer": buffer})
+    feeder.reset_options(0)
+    feeder.reset_options(1)
+    assert buffer.cleared == 2
+    with pytest.raises(ValueError, match="off-policy"):
+        CurriculumFeeder(LengthCurriculum(), clear_buffer=True).on_start({"envs": None})
