@@ -28,11 +28,11 @@ from agents.common import (
     Checkpointer,
     RunLogger,
     RunningMeanStd,
-    TrainingEnvs,
     env_rng_states,
     evaluate_and_log,
     start_run,
 )
+from agents.training_envs import TrainingEnvs
 from sebn.runner.interface import Callbacks, TrainResult
 
 
@@ -78,9 +78,6 @@ class Args:
     """stop an update's epochs early above this approximate KL"""
     hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
     """hidden layer sizes of actor and critic (tanh)"""
-    options: int = 0
-    """call-and-return options: the last `options` observation entries are a one-hot option index, and each option has
-    its own actor and critic (0: one policy)"""
     normalize_obs: bool = False
     """scale observations by a running mean and std"""
     normalize_reward: bool = False
@@ -128,32 +125,22 @@ def tanh_mlp(sizes: list[int], last_std: float) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class Options(nn.Module):
-    """One network per option; the last ``len(networks)`` inputs are a one-hot option
-    index choosing which network reads the rest of each observation."""
-
-    def __init__(self, networks: list[nn.Module]):
-        super().__init__()
-        self.networks = nn.ModuleList(networks)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        features, chosen = obs[..., : -len(self.networks)], obs[..., -len(self.networks) :].argmax(-1)
-        out = torch.stack([network(features) for network in self.networks], dim=-2)
-        return out.gather(-2, chosen[..., None, None].expand(*chosen.shape, 1, out.shape[-1])).squeeze(-2)
-
-
 class Agent(nn.Module):
-    def __init__(self, obs_dim: int, action_space: gym.Space, hidden_sizes: list[int], options: int = 0):
+    """Actor and critic of PPO; ``network(sizes, last_std)`` builds each (a tanh MLP by
+    default; :mod:`agents.ppo_options` gives one network per option)."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        action_space: gym.Space,
+        hidden_sizes: list[int],
+        network: Callable[[list[int], float], nn.Module] = tanh_mlp,
+    ):
         super().__init__()
         self.discrete = isinstance(action_space, gym.spaces.Discrete)
         out = int(action_space.n) if self.discrete else int(np.prod(action_space.shape))
-        if options:
-            inputs = obs_dim - options
-            self.critic = Options([tanh_mlp([inputs, *hidden_sizes, 1], last_std=1.0) for _ in range(options)])
-            self.actor = Options([tanh_mlp([inputs, *hidden_sizes, out], last_std=0.01) for _ in range(options)])
-        else:
-            self.critic = tanh_mlp([obs_dim, *hidden_sizes, 1], last_std=1.0)
-            self.actor = tanh_mlp([obs_dim, *hidden_sizes, out], last_std=0.01)
+        self.critic = network([obs_dim, *hidden_sizes, 1], 1.0)
+        self.actor = network([obs_dim, *hidden_sizes, out], 0.01)
         if not self.discrete:
             self.actor.log_std = nn.Parameter(torch.zeros(out))
 
@@ -193,7 +180,10 @@ class Agent(nn.Module):
 
 
 def train(
-    args: Args, make_env: Callable[[int], gym.Env] | None = None, callbacks: Callbacks | None = None
+    args: Args,
+    make_env: Callable[[int], gym.Env] | None = None,
+    callbacks: Callbacks | None = None,
+    network: Callable[[list[int], float], nn.Module] = tanh_mlp,
 ) -> TrainResult:
     """Train PPO; returns the agent, the last evaluation and the step count.
 
@@ -201,7 +191,9 @@ def train(
         args: hyperparameters.
         make_env: ``make_env(index)`` builds training env ``index`` (``-1``: the evaluation
             env); ``gym.make(args.env_id)`` when omitted.
-        callbacks: see :class:`agents.common.Callbacks`.
+        callbacks: see :class:`sebn.runner.interface.Callbacks`.
+        network: builds the actor and the critic from layer sizes and the last layer's
+            initial scale (:func:`tanh_mlp`; :mod:`agents.ppo_options` passes its own).
     """
     make_env = make_env or (lambda index: gym.make(args.env_id))
     callbacks = callbacks or Callbacks()
@@ -214,7 +206,7 @@ def train(
     action_space = envs.single_action_space
     if not isinstance(action_space, (gym.spaces.Discrete, gym.spaces.Box)):
         raise ValueError(f"PPO here takes Discrete or Box actions, got {action_space}")
-    agent = Agent(int(np.prod(obs_shape)), action_space, args.hidden_sizes, args.options)
+    agent = Agent(int(np.prod(obs_shape)), action_space, args.hidden_sizes, network)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5, foreach=True)
     obs_rms, return_rms = RunningMeanStd(obs_shape), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)

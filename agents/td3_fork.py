@@ -37,12 +37,12 @@ from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
-    TrainingEnvs,
     env_rng_states,
     evaluate_and_log,
     mlp,
     start_run,
 )
+from agents.training_envs import TrainingEnvs
 from sebn.runner.interface import Callbacks, TrainResult
 
 

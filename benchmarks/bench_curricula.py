@@ -68,7 +68,8 @@ def run_one(job: tuple[str, str, int, int]) -> dict:
 
 def student_table(results: list[dict], spec: str) -> list[str]:
     rows = [
-        f"| curriculum | episodes to {THRESHOLD:.0%} success: median [min, max] | vs SEBN | seeds reaching | success at "
+        f"| curriculum | episodes to {THRESHOLD:.0%} success: median [min, max] | vs SEBN | seeds reaching | "
+        "success at "
         f"{SETUPS[spec]['episodes'] // 4:,} episodes (median) | final success (median) | seconds per run |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -131,7 +132,8 @@ def search_recall(seeds: int, n_env: int, heuristic: str, sharpness: float) -> l
         recalls.append(float((found >= true_top[-1] - 1e-12).sum()) / 20)
         shares.append(float(found.sum() / true_top.sum()))
     return [
-        f"| {net.n_settings:,} ({n_env} env variables x 3 values) | {heuristic} | {sharpness:g} | {seeds} | {np.mean(recalls):.2f} | "
+        f"| {net.n_settings:,} ({n_env} env variables x 3 values) | {heuristic} | {sharpness:g} | {seeds} | "
+        f"{np.mean(recalls):.2f} | "
         f"{np.min(recalls):.2f} | {np.mean(shares):.2f} | {np.median(times):.2f} s |"
     ]
 
@@ -167,7 +169,9 @@ def main() -> None:
         "The student (`sebn/students.py`) draws outcomes from the spec and learns in a zone of proximal development "
         "(rate 0.02, decay 1.5). Success is the exact probability that the evaluation task's target succeeds under the "
         f"student's current competencies, measured every 50 episodes. SEBN and anti use generations of {GENERATION} "
-        "episodes, MLE fits on the latest generation, delta 0.01 (`sebn-search`: the same with the sample-search forced, 20 candidates per generation); ALP-GMM uses fit rate 250, up to 10 components, 20% random tasks.",
+        "episodes, MLE fits on the latest generation, delta 0.01 (`sebn-search`: the same with the "
+        "sample-search forced, 20 candidates per generation); ALP-GMM uses fit rate 250, up to 10 "
+        "components, 20% random tasks.",
         "",
     ]
     for spec, setup in SETUPS.items():

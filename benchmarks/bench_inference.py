@@ -126,11 +126,16 @@ def bench_scoring(repeats: int) -> tuple[list[str], dict]:
         "| method (405 BipedalWalker settings, 1 target) | median time | vs sebn evaluate |",
         "|---|---|---|",
         f"| sebn `Scorer(net)(theta)`: compiled closed form, evaluate (theta validated) | {t_eval * 1e6:.0f} µs | 1x |",
-        f"| sebn `Scorer(net)(theta, validate=False)`: as a curriculum calls it with a fitted theta | {t_trusted * 1e6:.0f} µs | {t_trusted / t_eval:.2f}x |",
-        f"| sebn `Scorer(net)`: compile the terms (once per candidate set) | {t_compile * 1e3:.2f} ms | {t_compile / t_eval:.0f}x |",
-        f"| pgmpy VariableElimination, one query per setting | {t_per_setting:.3f} s | {t_per_setting / t_eval:,.0f}x |",
-        f"| pgmpy VariableElimination, one joint query (env vars as query variables) | {t_joint * 1e3:.2f} ms | {t_joint / t_eval:,.0f}x |",
-        f"| the same joint query after setting a new theta (a `TabularCPD` per competency, `add_cpds`) | {t_joint_new * 1e3:.2f} ms | {t_joint_new / t_eval:,.0f}x |",
+        "| sebn `Scorer(net)(theta, validate=False)`: as a curriculum calls it with a fitted theta | "
+        f"{t_trusted * 1e6:.0f} µs | {t_trusted / t_eval:.2f}x |",
+        f"| sebn `Scorer(net)`: compile the terms (once per candidate set) | {t_compile * 1e3:.2f} ms | "
+        f"{t_compile / t_eval:.0f}x |",
+        f"| pgmpy VariableElimination, one query per setting | {t_per_setting:.3f} s | "
+        f"{t_per_setting / t_eval:,.0f}x |",
+        f"| pgmpy VariableElimination, one joint query (env vars as query variables) | {t_joint * 1e3:.2f} ms "
+        f"| {t_joint / t_eval:,.0f}x |",
+        "| the same joint query after setting a new theta (a `TabularCPD` per competency, `add_cpds`) | "
+        f"{t_joint_new * 1e3:.2f} ms | {t_joint_new / t_eval:,.0f}x |",
         "",
         f"All agree: max |difference| = {max(agree, new_theta_agree):.1e}.",
     ]
@@ -149,17 +154,24 @@ def goal_verdicts(score: dict) -> str:
     def against(baseline: str, goal: int) -> str:
         ratios = [score[baseline] / score[path] for path in ("eval", "trusted")]
         reached = " and ".join(p for p, r in zip(("validated", "trusted"), ratios) if r >= goal) or "neither"
-        return f"at least {goal:,}x over {'per-setting VE' if baseline == 'per_setting' else 'the joint query'}: measured {ratios[0]:,.0f}x validated, {ratios[1]:,.0f}x trusted (reached: {reached})"
+        over = "per-setting VE" if baseline == "per_setting" else "the joint query"
+        measured = f"{ratios[0]:,.0f}x validated, {ratios[1]:,.0f}x trusted"
+        return f"at least {goal:,}x over {over}: measured {measured} (reached: {reached})"
 
     return (
         f"Goals: {against('per_setting', 10_000)}; {against('joint', 100)}. "
         "pgmpy builds its model from theta and checks it (`check_model`) once, before it is timed, so the "
-        "like-for-like sebn row is the trusted one; the validated row also checks and renormalises theta on every call. "
-        f"A curriculum brings a new theta every generation: pgmpy then also takes its CPDs ({score['joint_new'] * 1e3:.2f} ms "
-        f"a call, {score['joint_new'] / score['eval']:,.0f}x the validated call and {score['joint_new'] / score['trusted']:,.0f}x "
+        "like-for-like sebn row is the trusted one; the validated row also checks and renormalises theta on "
+        "every call. "
+        "A curriculum brings a new theta every generation: pgmpy then also takes its CPDs "
+        f"({score['joint_new'] * 1e3:.2f} ms "
+        f"a call, {score['joint_new'] / score['eval']:,.0f}x the validated call and "
+        f"{score['joint_new'] / score['trusted']:,.0f}x "
         "the trusted one), short of 100x as well. "
-        f"One eager torch operation on 405 doubles (`a + b`) takes {score['op'] * 1e6:.1f} µs here, timed in the same run; "
-        "the trusted call is eight of them (`cat`, `mm`, `prod`, `index_select`, `addcmul` and three views) plus the Python "
+        f"One eager torch operation on 405 doubles (`a + b`) takes {score['op'] * 1e6:.1f} µs here, timed in "
+        "the same run; "
+        "the trusted call is eight of them (`cat`, `mm`, `prod`, `index_select`, `addcmul` and three views) "
+        "plus the Python "
         f"around them. 100x over the joint query means the whole call in {score['joint'] / 100 * 1e6:.1f} µs, about "
         f"{score['joint'] / 100 / score['op']:.0f} such operations: out of reach for eager torch called from Python."
     )
@@ -178,7 +190,8 @@ def bench_growth(repeats: int, sizes) -> list[str]:
         scorer = Scorer(net)
         t_eval = median_time(lambda scorer=scorer, theta=theta: scorer(theta), reps * 5)
         rows.append(
-            f"| {n_env} | {net.n_settings:,} | {t_compile * 1e3:.1f} ms | {t_eval * 1e3:.2f} ms | {t_eval / net.n_settings * 1e9:.0f} ns |"
+            f"| {n_env} | {net.n_settings:,} | {t_compile * 1e3:.1f} ms | {t_eval * 1e3:.2f} ms | "
+            f"{t_eval / net.n_settings * 1e9:.0f} ns |"
         )
     return rows
 
@@ -232,8 +245,10 @@ def bench_fitting(n_rollouts: int, max_steps: int) -> tuple[list[str], dict]:
     rows = [
         f"| fitting theta, BipedalWalker, {n_rollouts:,} rollouts | time | vs sebn MLE |",
         "|---|---|---|",
-        f"| sebn MLE: L-BFGS on sufficient statistics ({SufficientStats.from_records(net, records).n_groups} groups), incl. grouping | {t_mle:.2f} s | 1x |",
-        f"| per-rollout Pyro `TraceEnum_ELBO` SVI to max &#124;ΔP&#124; < 2e-3 ({steps} Adam steps{'' if reached else ', did not reach it'}) | {t_svi:.1f} s | {t_svi / t_mle:.0f}x |",
+        f"| sebn MLE: L-BFGS on sufficient statistics ({SufficientStats.from_records(net, records).n_groups} "
+        f"groups), incl. grouping | {t_mle:.2f} s | 1x |",
+        f"| per-rollout Pyro `TraceEnum_ELBO` SVI to max &#124;ΔP&#124; < 2e-3 ({steps} Adam "
+        f"steps{'' if reached else ', did not reach it'}) | {t_svi:.1f} s | {t_svi / t_mle:.0f}x |",
     ]
     return rows, {"mle": t_mle, "svi": t_svi, "steps": steps, "reached": reached}
 
@@ -251,8 +266,10 @@ def main() -> None:
         [
             "## Exact inference and fitting (`benchmarks/bench_inference.py`)",
             "",
-            f"Command: `.venv/bin/python -m benchmarks.bench_inference`; one thread; {platform.processor() or platform.machine()}, "
-            f"torch {torch.__version__}, pyro {pyro.__version__}. Medians of repeated runs, measured side by side in one process.",
+            "Command: `.venv/bin/python -m benchmarks.bench_inference`; one thread; "
+            f"{platform.processor() or platform.machine()}, "
+            f"torch {torch.__version__}, pyro {pyro.__version__}. Medians of repeated runs, measured side by "
+            "side in one process.",
             "",
             *score_rows,
             "",

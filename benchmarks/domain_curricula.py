@@ -1,10 +1,11 @@
 """A spec domain's curricula compared, through ``sebn sweep`` and ``sebn report``; writes
 the domain's section of BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --curricula sebn,uniform,anti,target --seeds 3 --steps 100000
-    .venv/bin/python -m benchmarks.domain_curricula robosuite_door --curricula sebn,uniform,target --seeds 3 --steps 100000 \
-        --generation-size 20     # 500-step episodes: 100 per generation would be half the run
-    .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --quick   # 2 seeds x 3k steps, scratch dir, print only
+    .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --curricula sebn,uniform,anti,target \
+        --seeds 3 --steps 100000
+    .venv/bin/python -m benchmarks.domain_curricula robosuite_door --curricula sebn,uniform,target \
+        --seeds 3 --steps 100000 --generation-size 20   # 500-step episodes: 100 a generation is half the run
+    .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --quick   # 2 seeds x 3k steps, scratch, print
 
 Runs go to ``runs/bench-<domain>``: an interrupted benchmark resumes and completed runs
 are not redone. Both metrics are reported: the success rate and the episode return, on

@@ -112,7 +112,8 @@ def main() -> None:
         + (f" --curricula {args.curricula}" if curricula != list(curricula_for(has_spec=True)) else "")
         + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "")
         + "`; "
-        f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 cores. PPO options "
+        f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 "
+        "cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
         "episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
         f"{args.eval_episodes} episodes with sampled actions every {options['eval_every']:,} steps; the finished agent "
@@ -122,8 +123,10 @@ def main() -> None:
         "",
         f"Runs whose training-time evaluation reached {STRICT_THRESHOLD:g} on the hardest setting: {reaching}.",
         "",
-        f"Where the options fail: training episodes in the last {1 - LATE:.0%} of each run's steps, pooled over the seeds, "
-        "success of the episode's own target, by target and the task's wall (the wall stands across the way to the goal):",
+        f"Where the options fail: training episodes in the last {1 - LATE:.0%} of each run's steps, pooled "
+        "over the seeds, "
+        "success of the episode's own target, by target and the task's wall (the wall stands across the way "
+        "to the goal):",
         "",
         *outcome_table(label_dirs),
         "",

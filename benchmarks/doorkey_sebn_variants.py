@@ -77,9 +77,12 @@ def main() -> None:
     lines = [
         "## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)",
         "",
-        f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds {args.seeds} "
-        f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} at a time, "
-        f"PPO options and evaluation as in the DoorKey curricula sections above. Report from `sebn report` (IQM over seeds, 95% "
+        f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds "
+        f"{args.seeds} "
+        f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} "
+        "at a time, "
+        "PPO options and evaluation as in the DoorKey curricula sections above. Report from `sebn report` "
+        "(IQM over seeds, 95% "
         "stratified bootstrap intervals):",
         "",
         report_table(report),

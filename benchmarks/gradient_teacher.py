@@ -60,7 +60,8 @@ def main() -> None:
         "## Gradient-norm teacher (`benchmarks/gradient_teacher.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.gradient_teacher --steps {args.steps} --seeds {args.seeds} "
-        f"--others-steps {args.others_steps} --others-seeds {args.others_seeds}`; {args.workers} at a time on the 2 cores. "
+        f"--others-steps {args.others_steps} --others-seeds {args.others_seeds}`; {args.workers} at a time on "
+        "the 2 cores. "
         "SAC with the gradient paper's preset (3x256, batch 256, gamma 0.99, temperature 0.05), 1 env; the teacher: "
         "batches of 16 decisions, 1 update each, rewards from the actor's gradients; `target` is no teacher (the env's "
         "own start distribution). Evaluation: 10 episodes on the env's own start distribution (position noise "

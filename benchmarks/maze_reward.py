@@ -29,8 +29,8 @@ def train_once(job: tuple[str, int, int]) -> str:
     start = time.perf_counter()
     result = sac.train(args, make_env=lambda i: MazeTaskEnv(env_id, position_noise=0.25 if i < 0 else 0.0))
     return (
-        f"| {env_id} | {steps:,} | {seed} | {result['eval']['eval/success_rate']:.2f} | "
-        f"{result['eval']['eval/episodic_length']:.0f} | {(time.perf_counter() - start) / 60:.1f} |"
+        f"| {env_id} | {steps:,} | {seed} | {result.last_eval['eval/success_rate']:.2f} | "
+        f"{result.last_eval['eval/episodic_length']:.0f} | {(time.perf_counter() - start) / 60:.1f} |"
     )
 
 

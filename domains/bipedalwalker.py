@@ -2,7 +2,8 @@
 continuous-control domain.
 
 A task is ``specs/bipedalwalker.sebn``'s five env variables (a ``target`` key, if given,
-must be ``goalreached``, the spec's one target, and is echoed back). Each level stands for a range of one of ACCEL's terrain parameters
+must be ``goalreached``, the spec's one target, and is echoed back). Each level stands for a
+range of one of ACCEL's terrain parameters
 (Parker-Holder et al. 2022, whose editor draws roughness in 0-10, pit gap in 0-10 and stump
 and stair heights in 0-5 terrain steps, stair steps in 1-9); a value is drawn from the
 range for every obstacle at every reset. Level 0 leaves the obstacle out; level 1 is about

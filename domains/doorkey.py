@@ -28,7 +28,8 @@ from a neighbouring square; open a neighbouring locked door with the key.
 
 Example:
     >>> env = DoorKeyEnv()
-    >>> obs, info = env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 1, "target": "haskey"}})
+    >>> task = {"distance": 0, "wall": 0, "exists_door": 1, "target": "haskey"}
+    >>> obs, info = env.reset(seed=0, options={"task": task})
     >>> obs.shape, info["task"]["target"]
     ((17,), 'haskey')
 """
@@ -365,7 +366,7 @@ def domain(name: str = "doorkey"):
         target_tasks=[dict(HARDEST, target=target) for target in TARGETS],  # the options the evaluation chains
         make_env=make_env,
         final_envs={"hardest": lambda: make_env(-1), "transfer_32x32": lambda: make_env(-1, size=32)},
-        agent="ppo",
+        agent="ppo_options",
         agent_args={
             "options": len(TARGETS),
             "hidden_sizes": [64, 64, 64, 64],

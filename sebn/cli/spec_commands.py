@@ -30,7 +30,8 @@ def check(args) -> int:
     net = _network(args.spec)
     print(
         f"{args.spec}: ok: {len(net.env)} env variables ({net.n_settings} settings), "
-        f"{len(net.base)} base and {len(net.derived)} derived competencies, {len(net.targets)} targets, {len(net.rules)} target lines"
+        f"{len(net.base)} base and {len(net.derived)} derived competencies, {len(net.targets)} targets, "
+        f"{len(net.rules)} target lines"
     )
     print(check_spec(net).render())
     return 0
@@ -104,7 +105,8 @@ def fit(args) -> int:
     except OSError as err:
         raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
     print(
-        f"{args.method} fit on {result.n_records} rollouts ({result.n_groups} distinct groups), log-likelihood {result.log_likelihood:.2f}"
+        f"{args.method} fit on {result.n_records} rollouts ({result.n_groups} distinct groups), "
+        f"log-likelihood {result.log_likelihood:.2f}"
     )
     print(_theta_table(net, result))
     print(f"wrote {args.output}")

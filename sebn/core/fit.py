@@ -91,7 +91,7 @@ class SufficientStats:
 class FitResult:
     """A fitted network: point theta, optional posterior draws, and what it was fit on.
 
-    ``to_json`` writes the theta/fit file contract of DESIGN.md section 8.
+    ``to_json`` writes the theta/fit file (``sebn fit -o``; the README's file formats).
     """
 
     theta: dict[str, torch.Tensor]
@@ -312,7 +312,8 @@ def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dic
             raise ValueError(f"{source}: theta['{name}'] must be a list of {levels} numbers") from None
         if probs.shape != (levels,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > SUM_TOLERANCE:
             raise ValueError(
-                f"{source}: theta['{name}'] must be {levels} probabilities summing to 1 (levels 0..{levels - 1}), got {theta[name]}"
+                f"{source}: theta['{name}'] must be {levels} probabilities summing to 1 (levels "
+                f"0..{levels - 1}), got {theta[name]}"
             )
         out[name] = probs
     return out

@@ -21,7 +21,8 @@ Example:
     >>> net = SEBN(parse_spec("goalreached : (wall=1 | move=2)\\ngoalreached : (| move=1)\\n"))
     >>> curriculum = SEBNCurriculum(net, generation_size=4, seed=0)
     >>> tasks = curriculum.sample(4)
-    >>> curriculum.observe([Episode(t, {"goalreached": t["wall"] == 0}, 1.0, 1, i, ticket=i) for i, t in enumerate(tasks)])
+    >>> episodes = [Episode(t, {"goalreached": t["wall"] == 0}, 1.0, 1, i, ticket=i) for i, t in enumerate(tasks)]
+    >>> curriculum.observe(episodes)
     >>> curriculum.generation
     1
 """
@@ -68,7 +69,7 @@ class Episode:
     applied: Mapping[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
-        """The ``episodes.jsonl`` record (DESIGN.md section 8)."""
+        """The ``episodes.jsonl`` record (:mod:`sebn.runner.rundir`; the README's file formats)."""
         record = {
             "step": self.step,
             "task": dict(self.task),

@@ -3,7 +3,7 @@
 The student holds a skill ``s_i`` in ``[0, top_i]`` per base competency; its competency
 levels follow theta with tails ``P(C_i >= k) = clip(s_i - k + 1, 0, 1)`` (skill 1.5:
 level 1 always, level 2 half the time). Its target outcomes are drawn from the spec's own
-generative story (DESIGN.md section 3) under that theta.
+generative story (:func:`sebn.core.model.sebn_model`) under that theta.
 
 It learns from practice in a zone of proximal development. A task asks for levels
 ``r(task)``: those of the task's target and, recursively, of the parent targets it

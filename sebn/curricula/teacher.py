@@ -1,4 +1,4 @@
-"""The gradient-norm teacher (Algorithm 1 of the gradient-norm paper, DESIGN.md section 5).
+"""The gradient-norm teacher (Algorithm 1 of the gradient-norm paper).
 
 The teacher is a Pyro model: a small network maps the teacher's state (the last finished
 episode's task and return) to a distribution over the task space, and

@@ -21,8 +21,8 @@ precipice"), computed with :mod:`scipy.stats`:
   over such runs is a lower bound, shown as ``>=``.
 
 The metric is the success rate (the return where the env reports none, or when asked),
-and the main final metric is the metric on the first env of ``final.json`` (DoorKey's hardest setting, BipedalWalker's combined
-terrain, the teacher domains' default start distribution).
+and the main final metric is the metric on the first env of ``final.json`` (DoorKey's hardest
+setting, BipedalWalker's combined terrain, the teacher domains' default start distribution).
 """
 
 from __future__ import annotations

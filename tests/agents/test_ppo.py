@@ -62,7 +62,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     full = train(args_for(tmp_path / "full", total_timesteps=800, **common), make_env=make)
     train(args_for(tmp_path / "cut", total_timesteps=400, **common), make_env=make)
     resumed = train(args_for(tmp_path / "cut", total_timesteps=800, resume=True, **common), make_env=make)
-    assert resumed["global_step"] == 800
+    assert resumed.global_step == 800
     assert torch.equal(parameters(resumed.modules["agent"]), parameters(full.modules["agent"]))
 
 
@@ -96,21 +96,6 @@ def test_refuses_other_action_spaces(tmp_path):
 
     with pytest.raises(ValueError, match="Discrete or Box"):
         train(args_for(tmp_path), make_env=lambda i: MultiBinary())
-
-
-def test_options_route_each_observation_to_its_own_networks():
-    from agents.ppo import Agent
-
-    agent = Agent(5, gym.spaces.Discrete(3), [8], options=2)
-    obs = torch.randn(4, 5)
-    obs[:, 3:] = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
-    chosen = obs[:, 3:].argmax(-1)
-    manual = torch.stack([agent.actor.networks[int(o)](x[:3]) for x, o in zip(obs, chosen)])
-    assert torch.allclose(agent.actor(obs), manual)
-    # A loss on option 0's observations moves option 0's networks only.
-    agent.value(obs[chosen == 0]).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in agent.critic.networks[0].parameters())
-    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in agent.critic.networks[1].parameters())
 
 
 def test_sampled_evaluation_has_its_own_rng(tmp_path):

@@ -44,7 +44,7 @@ def test_same_seed_same_run(tmp_path):
     a = train(small_args(tmp_path / "a"))
     b = train(small_args(tmp_path / "b"))
     assert torch.equal(parameters(a.modules["actor"]), parameters(b.modules["actor"]))
-    assert torch.equal(parameters(a["critics"]), parameters(b["critics"]))
+    assert torch.equal(parameters(a.modules["critics"]), parameters(b.modules["critics"]))
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -52,9 +52,9 @@ def test_resume_equals_uninterrupted(tmp_path):
     full = train(small_args(tmp_path / "full"))
     train(small_args(tmp_path / "cut", total_timesteps=600))
     resumed = train(small_args(tmp_path / "cut", resume=True))
-    assert resumed["global_step"] == full["global_step"] == 1200
+    assert resumed.global_step == full.global_step == 1200
     assert torch.equal(parameters(resumed.modules["actor"]), parameters(full.modules["actor"]))
-    assert torch.equal(parameters(resumed["critics"]), parameters(full["critics"]))
+    assert torch.equal(parameters(resumed.modules["critics"]), parameters(full.modules["critics"]))
 
 
 class Recorder(Callbacks):
@@ -77,7 +77,7 @@ class Recorder(Callbacks):
 def test_callbacks_see_gradients_and_episodes(tmp_path):
     recorder = Recorder()
     train(small_args(tmp_path, total_timesteps=800), callbacks=recorder)
-    assert len(recorder.grads["critic"]) == 400 and len(recorder.grads.modules["actor"]) == 400
+    assert len(recorder.grads["critic"]) == 400 and len(recorder.grads["actor"]) == 400
     # Gradients change from update to update (copied, not aliased to the live .grad).
     assert not torch.equal(recorder.grads["actor"][0], recorder.grads["actor"][-1])
     assert [e["length"] for e in recorder.episodes] == [200] * 4
@@ -144,4 +144,4 @@ def test_targets_come_from_the_target_critics(tmp_path):
     changes only the target critics, so if they were unused every run would be the same."""
     slow = train(small_args(tmp_path / "slow", tau=0.005))
     fast = train(small_args(tmp_path / "fast", tau=0.5))
-    assert not torch.equal(parameters(slow["critics"]), parameters(fast["critics"]))
+    assert not torch.equal(parameters(slow.modules["critics"]), parameters(fast.modules["critics"]))

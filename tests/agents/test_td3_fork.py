@@ -57,7 +57,7 @@ def test_same_seed_same_run(tmp_path):
     a = train(small_args(tmp_path / "a"))
     b = train(small_args(tmp_path / "b"))
     assert torch.equal(parameters(a.modules["actor"]), parameters(b.modules["actor"]))
-    assert torch.equal(parameters(a["system"]), parameters(b["system"]))
+    assert torch.equal(parameters(a.modules["system"]), parameters(b.modules["system"]))
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -65,7 +65,7 @@ def test_resume_equals_uninterrupted(tmp_path):
     train(small_args(tmp_path / "cut", total_timesteps=600, sys_threshold=10.0))
     resumed = train(small_args(tmp_path / "cut", resume=True, sys_threshold=10.0))
     for key in ("actor", "critics", "system", "reward_model"):
-        assert torch.equal(parameters(resumed[key]), parameters(full[key])), key
+        assert torch.equal(parameters(resumed.modules[key]), parameters(full.modules[key])), key
 
 
 class Recorder(Callbacks):

@@ -10,7 +10,8 @@ import pytest
 from gymnasium import spaces
 
 from agents import sac
-from agents.common import RunLogger, TrainingEnvs
+from agents.common import RunLogger
+from agents.training_envs import TrainingEnvs
 from sebn.curricula.base import BaseCurriculum
 from sebn.curricula.teacher import GradientNormTeacher
 from sebn.runner.feeder import CurriculumFeeder, TaskNotAppliedError
