@@ -156,7 +156,7 @@ def train(
         args: hyperparameters.
         make_env: ``make_env(index)`` builds training env ``index`` (``-1``: the evaluation
             env); ``gym.make(args.env_id)`` when omitted.
-        callbacks: see :class:`agents.common.Callbacks`.
+        callbacks: see :class:`sebn.runner.interface.Callbacks`.
     """
     make_env = make_env or (lambda index: gym.make(args.env_id))
     callbacks = callbacks or Callbacks()

@@ -21,7 +21,7 @@ from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
 from sebn.report.plots import plot_runs
 from sebn.report.summary import summarise
-from sebn.runner.experiment import load_domain
+from sebn.runner.domains import load_domain
 
 
 def main() -> None:

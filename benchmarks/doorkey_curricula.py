@@ -24,10 +24,10 @@ import numpy as np
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
 from domains.doorkey import TARGETS
-from sebn.core.records import read_jsonl
 from sebn.curricula.registry import curricula_for
-from sebn.report.plots import find_runs, plot_runs
+from sebn.report.plots import plot_runs
 from sebn.report.summary import read_run, steps_to, summarise
+from sebn.runner.rundir import RunDir, find_runs
 
 STRICT_THRESHOLD = 0.9
 LATE = 0.8  # "late in training": the last fifth of each run's steps
@@ -45,7 +45,7 @@ def late_outcomes(run_dirs: list[Path]) -> dict[tuple[str, int], list[int]]:
     still fail."""
     outcomes = defaultdict(list)
     for run_dir in run_dirs:
-        episodes = read_jsonl(run_dir / "episodes.jsonl")
+        episodes = RunDir(run_dir).episodes()
         late = LATE * episodes[-1]["step"]
         for episode in episodes:
             target = episode["task"]["target"]

@@ -24,8 +24,8 @@ import numpy as np
 from benchmarks.doorkey_curricula import agent_options
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
-from sebn.core.records import read_jsonl
 from sebn.report.summary import summarise
+from sebn.runner.rundir import RunDir
 
 VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
 
@@ -33,8 +33,7 @@ VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
 def steadiness(run_dir: Path) -> tuple[int, float, float] | None:
     """Generations, mean per-generation move of the expected competency levels, and mean
     ``|P_g - P_{g-1}|``; ``None`` for a run without SEBN generations."""
-    path = run_dir / "generations.jsonl"
-    generations = read_jsonl(path) if path.exists() else []
+    generations = RunDir(run_dir).generations()
     if not generations:
         return None
     expected = np.array([[np.dot(np.arange(len(p)), p) for p in g["theta"].values()] for g in generations])

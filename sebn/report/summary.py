@@ -237,7 +237,7 @@ def to_markdown(reports: list[DomainReport], plots: dict[str, str] | None = None
         "# Report",
         "",
         f"IQM over seeds with {CONFIDENCE:.0%} stratified bootstrap intervals ({RESAMPLES:,} resamples); "
-        "probability of improvement P(reference > curriculum) on the first final env. See `sebn/report.py`.",
+        "probability of improvement P(reference > curriculum) on the first final env. See `sebn/report/summary.py`.",
         "",
     ]
     for report in reports:

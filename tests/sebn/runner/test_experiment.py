@@ -14,12 +14,9 @@ import time
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from sebn.cli import main
 from sebn.core.records import read_jsonl
-from sebn.curricula.registry import curriculum_label, curriculum_options, parse_curriculum_label
 from sebn.runner import experiment
 from sebn.runner.domains import DOMAINS, load_domain
 from sebn.runner.experiment import ExperimentError, check_agent_options, run
@@ -144,7 +141,7 @@ def test_cli_reports_bad_flags(capsys, tmp_path):
         main(["run", "doorkey", "--delta", "-1"])
     assert "expected a non-negative number, got '-1'" in capsys.readouterr().err
     assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
-    assert "ppo has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
+    assert "ppo_options has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -335,31 +332,6 @@ def test_a_run_of_another_domain_version_is_not_reused(tmp_path, monkeypatch):
         ExperimentError, match="holds a run of student_doorkey version 1, and the domain is at version 2"
     ):
         run("student_doorkey", "uniform", seed=0, steps=50, runs=tmp_path, progress=False)
-
-
-def option_values(default):
-    if isinstance(default, bool):
-        return st.booleans()
-    if isinstance(default, int):
-        return st.integers(-(10**6), 10**6)
-    if isinstance(default, float):
-        return st.floats(allow_nan=False)
-    words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=10)
-    return words.filter(lambda w: w not in ("true", "false", "null"))  # text that is not JSON, as every option's is
-
-
-@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(name=st.sampled_from(["sebn", "anti", "gradient"]), data=st.data())
-def test_curriculum_labels_name_the_options_that_differ_from_their_defaults(name, data):
-    defaults = {k: v for k, v in curriculum_options(name).items() if v is not None}
-    keys = data.draw(st.lists(st.sampled_from(sorted(defaults)), unique=True, max_size=4))
-    options = {k: data.draw(option_values(defaults[k])) for k in keys}
-    label = curriculum_label(name, options)
-    expected = {k: v for k, v in options.items() if v != defaults[k]}
-    if name == "gradient":
-        expected["reward"] = options.get("reward", defaults["reward"])
-    assert parse_curriculum_label(label) == (name, expected)
-    assert curriculum_label(name, {**defaults, **options}) == label
 
 
 def test_run_directories_of_other_options_sit_side_by_side(tmp_path):

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from sebn.cli import main
-from sebn.cli.arguments import parse_seeds
 from sebn.core.records import read_jsonl
 from sebn.runner.sweep import Job, Outcome, on_pool, sweep
 
@@ -210,11 +209,6 @@ def test_curricula_the_domain_lacks_are_named(capsys):
     assert "takes the curricula sebn, anti, uniform, target, alp-gmm, not gradient-sum_norm" in capsys.readouterr().err
     assert main(["sweep", "student_doorkey", "--curricula", "sebn-generation=20"]) == 2
     assert "sebn has no option 'generation' (its options: concentration, delta," in capsys.readouterr().err
-
-
-def test_seed_ranges():
-    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
-    assert parse_seeds("3,1,1-2") == [1, 2, 3]
 
 
 def die_on_seed_1(job):
