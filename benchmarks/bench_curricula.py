@@ -166,7 +166,8 @@ def main() -> None:
         "## Curricula on the simulated student (`benchmarks/bench_curricula.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.bench_curricula`; {seeds} seeds per curriculum, 2 worker processes. "
-        "The student (`sebn/curricula/students.py`) draws outcomes from the spec and learns in a zone of proximal development "
+        "The student (`sebn/curricula/students.py`) draws outcomes from the spec and learns in a zone of "
+        "proximal development "
         "(rate 0.02, decay 1.5). Success is the exact probability that the evaluation task's target succeeds under the "
         f"student's current competencies, measured every 50 episodes. SEBN and anti use generations of {GENERATION} "
         "episodes, MLE fits on the latest generation, delta 0.01 (`sebn-search`: the same with the "
