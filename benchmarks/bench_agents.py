@@ -25,124 +25,16 @@ import statistics
 import time
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
 import torch
 
 from agents import ppo, sac, td3_fork
+from benchmarks import agent_runs
 from sebn.runner.interface import Callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 MARK_BEGIN, MARK_END = "<!-- bench_agents:begin -->", "<!-- bench_agents:end -->"
 SEEDS = (1, 2, 3)
-
-
-def _ours_sac(steps: int, run_dir: str) -> float:
-    args = sac.Args(
-        env_id="Pendulum-v1",
-        total_timesteps=steps,
-        learning_starts=1000,
-        batch_size=256,
-        hidden_sizes=[256, 256],
-        policy_frequency=1,
-        eval_every=0,
-        run_dir=run_dir,
-        save_buffer=False,
-    )
-    start = time.perf_counter()
-    sac.train(args)
-    return steps / (time.perf_counter() - start)
-
-
-def _sb3_sac(steps: int, run_dir: str) -> float:
-    from stable_baselines3 import SAC
-
-    model = SAC(
-        "MlpPolicy",
-        gym.make("Pendulum-v1"),
-        learning_starts=1000,
-        batch_size=256,
-        buffer_size=steps,
-        policy_kwargs={"net_arch": [256, 256]},
-        seed=1,
-        device="cpu",
-    )
-    start = time.perf_counter()
-    model.learn(steps)
-    return steps / (time.perf_counter() - start)
-
-
-def _ours_td3(steps: int, run_dir: str, fork_weight: float = 0.5) -> float:
-    args = td3_fork.Args(
-        env_id="Pendulum-v1",
-        total_timesteps=steps,
-        learning_starts=1000,
-        batch_size=256,
-        hidden_sizes=[256, 256],
-        fork_weight=fork_weight,
-        eval_every=0,
-        run_dir=run_dir,
-        save_buffer=False,
-    )
-    start = time.perf_counter()
-    td3_fork.train(args)
-    return steps / (time.perf_counter() - start)
-
-
-def _sb3_td3(steps: int, run_dir: str) -> float:
-    from stable_baselines3 import TD3
-    from stable_baselines3.common.noise import NormalActionNoise
-
-    env = gym.make("Pendulum-v1")
-    model = TD3(
-        "MlpPolicy",
-        env,
-        learning_starts=1000,
-        batch_size=256,
-        buffer_size=steps,
-        learning_rate=3e-4,
-        policy_kwargs={"net_arch": [256, 256]},
-        action_noise=NormalActionNoise(np.zeros(1), 0.2 * np.ones(1)),
-        seed=1,
-        device="cpu",
-    )
-    start = time.perf_counter()
-    model.learn(steps)
-    return steps / (time.perf_counter() - start)
-
-
-def _ours_ppo(steps: int, run_dir: str) -> float:
-    args = ppo.Args(
-        env_id="CartPole-v1", total_timesteps=steps, num_envs=4, num_steps=128, eval_every=0, run_dir=run_dir
-    )
-    start = time.perf_counter()
-    ppo.train(args)
-    return steps / (time.perf_counter() - start)
-
-
-def _sb3_ppo(steps: int, run_dir: str) -> float:
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-
-    env = make_vec_env("CartPole-v1", n_envs=4, seed=1)
-    model = PPO(
-        "MlpPolicy",
-        env,
-        n_steps=128,
-        batch_size=128,
-        n_epochs=4,
-        learning_rate=2.5e-4,
-        ent_coef=0.01,
-        clip_range=0.2,
-        gae_lambda=0.95,
-        policy_kwargs={"net_arch": [64, 64]},
-        seed=1,
-        device="cpu",
-    )
-    start = time.perf_counter()
-    model.learn(steps)
-    return steps / (time.perf_counter() - start)
 
 
 def bench_throughput(quick: bool, keep: str = "") -> list[str]:
@@ -152,15 +44,15 @@ def bench_throughput(quick: bool, keep: str = "") -> list[str]:
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())
     off_policy_steps, ppo_steps, repeats = (2000, 8192, 1) if quick else (6000, 40960, 3)
     pairs = [
-        ("SAC, Pendulum-v1, 2x256, batch 256", _ours_sac, _sb3_sac, off_policy_steps),
-        ("TD3-FORK (ours) vs TD3 (SB3), Pendulum-v1, 2x256", _ours_td3, _sb3_td3, off_policy_steps),
+        ("SAC, Pendulum-v1, 2x256, batch 256", agent_runs.ours_sac, agent_runs.sb3_sac, off_policy_steps),
+        ("TD3-FORK (ours) vs TD3 (SB3), Pendulum-v1, 2x256", agent_runs.ours_td3, agent_runs.sb3_td3, off_policy_steps),
         (
             "TD3 (ours with fork_weight 0: no models, no look-ahead) vs TD3 (SB3)",
-            lambda s, d: _ours_td3(s, d, fork_weight=0.0),
-            _sb3_td3,
+            lambda s, d: agent_runs.ours_td3(s, d, fork_weight=0.0),
+            agent_runs.sb3_td3,
             off_policy_steps,
         ),
-        ("PPO, CartPole-v1, 4 envs x 128 steps, 2x64", _ours_ppo, _sb3_ppo, ppo_steps),
+        ("PPO, CartPole-v1, 4 envs x 128 steps, 2x64", agent_runs.ours_ppo, agent_runs.sb3_ppo, ppo_steps),
     ]
     rows = [
         "| agent, env, size | steps (1000 random first for off-policy) | sebn steps/s | SB3 steps/s | sebn / SB3 |",
@@ -188,47 +80,17 @@ def _curve(job: tuple[str, int, int]) -> tuple[str, int, list[tuple[int, float]]
         def on_eval(self, step, metrics):
             points.append((step, metrics["eval/episodic_return"]))
 
-    run_dir = f"/tmp/bench_agents/curve_{algorithm}_{seed}"
+    common = {"seed": seed, "total_timesteps": steps, "run_dir": f"/tmp/bench_agents/curve_{algorithm}_{seed}"}
+    tenth = {"eval_every": steps // 10, "eval_episodes": 10}
     if algorithm == "ppo":
-        ppo.train(
-            ppo.Args(
-                env_id="CartPole-v1",
-                seed=seed,
-                total_timesteps=steps,
-                eval_every=steps // 10,
-                eval_episodes=10,
-                run_dir=run_dir,
-            ),
-            callbacks=Record(),
-        )
+        module, args = ppo, ppo.Args(env_id="CartPole-v1", **tenth, **common)
     elif algorithm == "bipedal":
-        td3_fork.train(
-            td3_fork.Args(
-                env_id="BipedalWalker-v3",
-                seed=seed,
-                total_timesteps=steps,
-                eval_every=10_000,
-                eval_episodes=5,
-                run_dir=run_dir,
-                save_buffer=False,
-            ),
-            callbacks=Record(),
-        )
+        module = td3_fork
+        args = td3_fork.Args(env_id="BipedalWalker-v3", eval_every=10_000, eval_episodes=5, save_buffer=False, **common)
     else:
         module = sac if algorithm == "sac" else td3_fork
-        module.train(
-            module.Args(
-                env_id="Pendulum-v1",
-                seed=seed,
-                total_timesteps=steps,
-                learning_starts=1000,
-                eval_every=steps // 10,
-                eval_episodes=10,
-                run_dir=run_dir,
-                save_buffer=False,
-            ),
-            callbacks=Record(),
-        )
+        args = module.Args(env_id="Pendulum-v1", learning_starts=1000, save_buffer=False, **tenth, **common)
+    module.train(args, callbacks=Record())
     return algorithm, seed, points
 
 
@@ -368,7 +230,7 @@ def main() -> None:
         "## Agents (`benchmarks/bench_agents.py`)",
         "",
         'Command: `.venv/bin/python -m benchmarks.bench_agents` (after `pip install -e ".[bench]"`); one torch thread '
-        "per run; SB3 " + _sb3_version() + ".",
+        "per run; SB3 " + agent_runs.sb3_version() + ".",
         "",
     ]
     for key in parts:
@@ -386,15 +248,6 @@ def _split_parts(text: str) -> dict[str, str]:
     for match in re.finditer(r"<!-- part:(\w+) -->\n(.*?)(?=\n### |\Z)", text, flags=re.S):
         parts[match.group(1)] = match.group(2).strip()
     return parts
-
-
-def _sb3_version() -> str:
-    try:
-        import stable_baselines3
-
-        return stable_baselines3.__version__
-    except ImportError:
-        return "(not installed)"
 
 
 if __name__ == "__main__":

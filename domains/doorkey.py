@@ -36,13 +36,13 @@ Example:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from domains.grid_paths import DIRECTIONS, manhattan, passable, path_length
 from sebn.core.spec import shipped_spec
 from sebn.runner.interface import Domain, run_as_command
 
@@ -55,7 +55,6 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 ENV_VARIABLES = ("distance", "wall", "exists_door")
 TARGETS = ("haskey", "dooropened", "goalreached")
 ITEMS = (Key, Door, Wall, Goal)
-DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # up, right, down, left (y grows downwards)
 UP, RIGHT, DOWN, LEFT, PICK_UP, OPEN = range(6)
 SENSOR_RANGE = 8
 PATIENCE = 50
@@ -151,9 +150,9 @@ class DoorKeyEnv(gym.Env):
         taken = set(interests)
         starts = [p for p in near_side if p not in taken]
         if self.task["distance"] == 0:
-            starts = [p for p in starts if _manhattan(p, first) <= 2]
+            starts = [p for p in starts if manhattan(p, first) <= 2]
         else:
-            starts = [p for p in starts if all(_manhattan(p, q) > 2 for q in interests)]
+            starts = [p for p in starts if all(manhattan(p, q) > 2 for q in interests)]
         if not starts:
             return False
         self.agent_pos = starts[int(rng.integers(len(starts)))]
@@ -184,12 +183,12 @@ class DoorKeyEnv(gym.Env):
         cells = [(cx - offset + i, cy) if horizontal else (cx, cy - offset + i) for i in range(length)]
         if not all(self._free(c) and c not in (self.agent_pos, self.goal_pos, self.key_pos) for c in cells):
             return False
-        if self.door_pos is not None and any(_manhattan(c, self.door_pos) <= 1 for c in cells):
+        if self.door_pos is not None and any(manhattan(c, self.door_pos) <= 1 for c in cells):
             return False
         for c in cells:
             self.grid.set(*c, Wall())
-        distance = self._path_length(start, end, through_doors=True)
-        return distance is not None and distance > _manhattan(start, end)
+        distance = path_length(self.grid, start, end, onto=True, through_doors=True)
+        return distance is not None and distance > manhattan(start, end)
 
     def _free(self, pos: tuple[int, int]) -> bool:
         x, y = pos
@@ -197,33 +196,11 @@ class DoorKeyEnv(gym.Env):
 
     def _solvable(self) -> bool:
         if self.key_pos is None:
-            return self._path_length(self.agent_pos, self.goal_pos) is not None
-        key = self._path_length(self.agent_pos, self.key_pos)
-        door = self._path_length(self.agent_pos, self.door_pos)
-        goal = self._path_length(self.door_pos, self.goal_pos, through_doors=True)
+            return path_length(self.grid, self.agent_pos, self.goal_pos, onto=True) is not None
+        key = path_length(self.grid, self.agent_pos, self.key_pos)
+        door = path_length(self.grid, self.agent_pos, self.door_pos)
+        goal = path_length(self.grid, self.door_pos, self.goal_pos, onto=True, through_doors=True)
         return None not in (key, door, goal)
-
-    def _path_length(self, start, end, through_doors: bool = False) -> int | None:
-        """Steps from ``start`` to a square next to ``end`` (onto it, for the goal);
-        doors pass only when open (or when ``through_doors``)."""
-        onto = end == self.goal_pos
-        queue, seen = deque([(start, 0)]), {start}
-        while queue:
-            pos, steps = queue.popleft()
-            if pos == end or (not onto and _manhattan(pos, end) == 1):
-                return steps
-            for dx, dy in DIRECTIONS:
-                nxt = (pos[0] + dx, pos[1] + dy)
-                if nxt not in seen and (nxt == end or self._passable(nxt, through_doors)):
-                    seen.add(nxt)
-                    queue.append((nxt, steps + 1))
-        return None
-
-    def _passable(self, pos: tuple[int, int], through_doors: bool = False) -> bool:
-        cell = self.grid.get(*pos)
-        if cell is None or isinstance(cell, Goal):
-            return True
-        return isinstance(cell, Door) and (cell.is_open or through_doors)
 
     # --- dynamics ------------------------------------------------------------------------
 
@@ -232,17 +209,17 @@ class DoorKeyEnv(gym.Env):
         if action < PICK_UP:
             dx, dy = DIRECTIONS[action]
             target = (self.agent_pos[0] + dx, self.agent_pos[1] + dy)
-            if self._passable(target):
+            if passable(self.grid, target):
                 self.agent_pos = target
         elif (
             action == PICK_UP
             and not self.carrying
             and self.key_pos is not None
-            and _manhattan(self.agent_pos, self.key_pos) == 1
+            and manhattan(self.agent_pos, self.key_pos) == 1
         ):
             self.grid.set(*self.key_pos, None)
             self.carrying = True
-        elif action == OPEN and self.carrying and not self.door_open and _manhattan(self.agent_pos, self.door_pos) == 1:
+        elif action == OPEN and self.carrying and not self.door_open and manhattan(self.agent_pos, self.door_pos) == 1:
             self.grid.get(*self.door_pos).is_locked = False
             self.grid.get(*self.door_pos).is_open = True
             self.door_open = True
@@ -280,10 +257,10 @@ class DoorKeyEnv(gym.Env):
 
     def _distance_to_next(self) -> int | None:
         if self.key_pos is not None and not self.carrying:
-            return self._path_length(self.agent_pos, self.key_pos)
+            return path_length(self.grid, self.agent_pos, self.key_pos)
         if self.door_pos is not None and not self.door_open:
-            return self._path_length(self.agent_pos, self.door_pos)
-        return self._path_length(self.agent_pos, self.goal_pos)
+            return path_length(self.grid, self.agent_pos, self.door_pos)
+        return path_length(self.grid, self.agent_pos, self.goal_pos, onto=True)
 
     def observation(self) -> np.ndarray:
         """The cardinal sensors of the current state, and whether the key is held."""
@@ -306,10 +283,6 @@ class DoorKeyEnv(gym.Env):
         if self.render_mode == "rgb_array":
             return self.grid.render(32, np.array(self.agent_pos), 0)
         return None
-
-
-def _manhattan(a, b) -> int:
-    return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
 class OptionEnv(gym.Wrapper):

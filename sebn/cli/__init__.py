@@ -104,12 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="train an agent on a domain with a curriculum (resumes a killed run)")
     run.add_argument("domain", choices=DOMAINS)
-    run.add_argument(
-        "--curriculum",
-        choices=CURRICULA,
-        default="sebn",
-        help="sebn, anti, alp-gmm: domains with a spec; gradient: domains without; uniform, target: both",
-    )
+    both = "sebn, anti, alp-gmm: domains with a spec; gradient: domains without; uniform, target: both"
+    run.add_argument("--curriculum", choices=CURRICULA, default="sebn", help=both)
     run.add_argument("--seed", type=int, default=0)
     add_run_options(run)
     run.add_argument("--checkpoint-every", type=positive_int, help="env steps between checkpoints (default: a tenth)")

@@ -121,6 +121,8 @@ class BaseCurriculum(abc.ABC):
     def __init__(self, seed: int = 0):
         self.rng = np.random.default_rng(seed)
         self.issued = 0
+        self.log: list[dict[str, Any]] = []
+        self.scalars: list[tuple[str, float]] = []
 
     def sample(self, n: int, rng: np.random.Generator | None = None) -> list[Task]:
         """``n`` tasks, drawn with ``rng`` (the curriculum's own seeded RNG by default)."""
@@ -141,12 +143,14 @@ class BaseCurriculum(abc.ABC):
         """Most baselines learn nothing from episodes."""
 
     def pop_log(self) -> list[dict[str, Any]]:
-        """Records of what it decided since the last call (``generations.jsonl``); none by default."""
-        return []
+        """Records of what it decided (``self.log``) since the last call, for ``generations.jsonl``."""
+        log, self.log = self.log, []
+        return log
 
     def pop_scalars(self) -> list[tuple[str, float]]:
-        """``(key, value)`` pairs to log since the last call (TensorBoard ``curriculum/``); none by default."""
-        return []
+        """``(key, value)`` pairs to log (``self.scalars``) since the last call: TensorBoard's ``curriculum/``."""
+        scalars, self.scalars = self.scalars, []
+        return scalars
 
     def state(self) -> dict[str, Any]:
         return {"kind": self.kind, "issued": self.issued, "rng": self.rng.bit_generator.state}

@@ -118,8 +118,6 @@ class SEBNCurriculum(BaseCurriculum):
         self.draws: dict[str, torch.Tensor] | None = None
         self.pending: list[dict] = []
         self.recent: list[list[dict]] = []
-        self.log: list[dict] = []
-        self.scalars: list[tuple[str, float]] = []
         if self.exhaustive:
             self.settings, self.target_index = self.space.all()
             unique, self._row = torch.unique(self.settings, dim=0, return_inverse=True)
@@ -284,12 +282,3 @@ class SEBNCurriculum(BaseCurriculum):
             ("curriculum/log_likelihood", float(result.log_likelihood)),
             ("curriculum/generation", float(self.generation)),
         ]
-
-    def pop_log(self) -> list[dict]:
-        """Generation records since the last call (for ``generations.jsonl``)."""
-        log, self.log = self.log, []
-        return log
-
-    def pop_scalars(self) -> list[tuple[str, float]]:
-        scalars, self.scalars = self.scalars, []
-        return scalars

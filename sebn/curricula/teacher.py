@@ -115,7 +115,6 @@ class GradientNormTeacher(BaseCurriculum):
         self.updates = 0
         self.last_loss: float | None = None
         self.last_reward: float | None = None
-        self.scalars: list[tuple[str, float]] = []
 
     @classmethod
     def build(cls, setting: Setting, seed: int = 0, **options: Any) -> GradientNormTeacher:
@@ -228,10 +227,6 @@ class GradientNormTeacher(BaseCurriculum):
         self.updates += 1
         self.batch = []
         self.scalars += [("curriculum/teacher_loss", self.last_loss), ("curriculum/teacher_reward", self.last_reward)]
-
-    def pop_scalars(self) -> list[tuple[str, float]]:
-        scalars, self.scalars = self.scalars, []
-        return scalars
 
     def state(self) -> dict[str, Any]:
         state = super().state()

@@ -126,10 +126,21 @@ def plan_run(
     agent_options: Mapping[str, Any] | None = None,
     checkpoint_every: int | None = None,
 ) -> RunPlan:
-    """Check a run before it starts (arguments as for :func:`run`): the domain takes the
-    curriculum, the curriculum and the agent take their options (the curriculum is built,
-    so its own checks of values run too), and the run directory is empty or holds this
-    very run (to resume or skip).
+    """Check a run before it starts: the domain takes the curriculum, the curriculum and
+    the agent take their options (the curriculum is built, so its own checks of values run
+    too), and the run directory is empty or holds this very run (to resume or skip).
+
+    Args:
+        domain: a name in :data:`sebn.runner.domains.DOMAINS`.
+        curriculum: one of the domain's curricula (:attr:`Domain.curricula`).
+        seed: seeds the agent, the envs and the curriculum.
+        steps: env steps (the domain's default when ``None``).
+        runs: the root of run directories.
+        curriculum_options: passed to the curriculum (e.g. ``generation_size``; for the
+            teacher ``reward``, ``teacher_updates``, ``batch_size``, and ``gradients`` and
+            ``clear_buffer``, which go to the feeder).
+        agent_options: the agent's ``Args`` fields to override.
+        checkpoint_every: env steps between checkpoints (default: a tenth of the run).
 
     Raises:
         ExperimentError: what is wrong, and what to do about it.
@@ -200,36 +211,17 @@ def plan_run(
     return plan
 
 
-def run(
-    domain: str,
-    curriculum: str = "sebn",
-    seed: int = 0,
-    steps: int | None = None,
-    runs: str | Path = "runs",
-    curriculum_options: Mapping[str, Any] | None = None,
-    agent_options: Mapping[str, Any] | None = None,
-    checkpoint_every: int | None = None,
-    progress: bool = True,
-) -> Path:
+def run(*request: Any, progress: bool = True, **named: Any) -> Path:
     """Run (or resume, or skip when complete) one experiment; returns its run directory.
 
     Args:
-        domain: a name in :data:`sebn.runner.domains.DOMAINS`.
-        curriculum: one of the domain's curricula (:attr:`Domain.curricula`).
-        seed: seeds the agent, the envs and the curriculum.
-        steps: env steps (the domain's default when ``None``).
-        runs: the root of run directories.
-        curriculum_options: passed to the curriculum (e.g. ``generation_size``; for the
-            teacher ``reward``, ``teacher_updates``, ``batch_size``, and ``gradients`` and
-            ``clear_buffer``, which go to the feeder).
-        agent_options: the agent's ``Args`` fields to override.
-        checkpoint_every: env steps between checkpoints (default: a tenth of the run).
+        *request, **named: the run, as :func:`plan_run` takes it.
         progress: show a progress bar.
 
     Raises:
         ExperimentError: from :func:`plan_run`, before anything is written.
     """
-    plan = plan_run(domain, curriculum, seed, steps, runs, curriculum_options, agent_options, checkpoint_every)
+    plan = plan_run(*request, **named)
     if plan.finished:
         return plan.run_dir
     run_dir, arguments, spec, agent = RunDir(plan.run_dir), plan.arguments, plan.domain, plan.agent
@@ -251,7 +243,7 @@ def run(
     episodes = arguments.get("eval_episodes", 10)
     for name, build in spec.final_envs.items():
         env = build()
-        final[name] = evaluate(result.policy, env, episodes, seed=20_000 + seed)
+        final[name] = evaluate(result.policy, env, episodes, seed=20_000 + plan.what["seed"])
         env.close()
     run_dir.write_final({"global_step": result.global_step, **final})
     config["finished"] = now()

@@ -14,6 +14,7 @@ from minigrid.core.grid import Grid
 from minigrid.core.world_object import Door, Goal, Key, Wall
 
 from domains.doorkey import DIRECTIONS, HARDEST, OPEN, PATIENCE, PICK_UP, DoorKeyEnv, check_task, make_env, valid_tasks
+from domains.grid_paths import manhattan, passable, path_length
 
 
 def cells(env, kind):
@@ -24,10 +25,6 @@ def inner_walls(env):
     """Wall squares that are neither the outer wall nor the door's partition."""
     split = env.door_pos[0] if env.door_pos else None
     return [(x, y) for x, y in cells(env, Wall) if 0 < x < env.size - 1 and 0 < y < env.size - 1 and x != split]
-
-
-def manhattan(a, b):
-    return abs(a[0] - b[0]) + abs(a[1] - b[1])
 
 
 @pytest.mark.parametrize("task", valid_tasks(), ids=lambda t: "-".join(str(v) for v in t.values()))
@@ -52,7 +49,9 @@ def test_layout_is_what_the_task_asks(task):
         if task["wall"]:  # across the way to the goal, the only target whose spec lines need avoid_wall
             assert 2 <= len(walls) <= 3
             start = env.door_pos or env.agent_pos
-            assert env._path_length(start, env.goal_pos, through_doors=True) > manhattan(start, env.goal_pos)
+            assert path_length(env.grid, start, env.goal_pos, onto=True, through_doors=True) > manhattan(
+                start, env.goal_pos
+            )
             if task["exists_door"]:
                 assert all(x > env.door_pos[0] for x, _ in walls)  # the key and the door stay in plain reach
         else:
@@ -187,7 +186,7 @@ def plan(env, goal, onto):
             return moves[::-1]
         for move, (dx, dy) in enumerate(DIRECTIONS):
             nxt = (pos[0] + dx, pos[1] + dy)
-            if nxt not in parent and env._passable(nxt):
+            if nxt not in parent and passable(env.grid, nxt):
                 parent[nxt] = (pos, move)
                 queue.append(nxt)
     raise AssertionError(f"no way to {goal}")

@@ -34,19 +34,10 @@ FLAGS = [
 ]
 
 
-def small_run(tmp_path, **kwargs):
-    return run(
-        "doorkey",
-        "sebn",
-        seed=0,
-        steps=3072,
-        runs=tmp_path,
-        curriculum_options={"generation_size": 10},
-        agent_options=SMALL,
-        checkpoint_every=1024,
-        progress=False,
-        **kwargs,
-    )
+def small_run(tmp_path, **changes):
+    """A 3,072-step DoorKey run with SEBN and a small agent, checkpointed every 1,024 steps."""
+    asked = {"seed": 0, "steps": 3072, "curriculum_options": {"generation_size": 10}, "agent_options": SMALL}
+    return run("doorkey", "sebn", runs=tmp_path, checkpoint_every=1024, progress=False, **{**asked, **changes})
 
 
 def test_a_short_run_writes_every_file(tmp_path):
@@ -76,15 +67,7 @@ def test_a_short_run_writes_every_file(tmp_path):
     assert small_run(tmp_path) == run_dir  # complete: skipped
     assert (run_dir / "config.json").stat().st_mtime == mtime
     with pytest.raises(ExperimentError, match="holds a different run"):
-        run(
-            "doorkey",
-            "sebn",
-            seed=0,
-            steps=9999,
-            runs=tmp_path,
-            curriculum_options={"generation_size": 10},
-            progress=False,
-        )
+        small_run(tmp_path, steps=9999)
 
 
 def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) -> None:
@@ -273,20 +256,18 @@ def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["finished"]
 
 
+def short_teacher_run(tmp_path, domain: str, steps: int):
+    """The gradient-norm teacher (batches of 2 decisions) and a tiny SAC, evaluated at the end."""
+    agent = {**TINY_SAC, "learning_starts": 100, "eval_every": steps}
+    options = {"curriculum_options": {"batch_size": 2}, "agent_options": agent, "progress": False}
+    return run(domain, "gradient", steps=steps, runs=tmp_path, **options)
+
+
 @pytest.mark.parametrize(
     "domain,steps", [("antmaze", 1000), ("adroit_relocate", 450)]
 )  # episodes: up to 700 and 200 steps
 def test_other_teacher_domains_run(tmp_path, domain, steps):
-    run_dir = run(
-        domain,
-        "gradient",
-        seed=0,
-        steps=steps,
-        runs=tmp_path,
-        curriculum_options={"batch_size": 2},
-        agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": steps},
-        progress=False,
-    )
+    run_dir = short_teacher_run(tmp_path, domain, steps)
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
 
@@ -298,16 +279,7 @@ def test_domain_modules_run_as_scripts(module):
 
 
 def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path):
-    run_dir = run(
-        "adroit_relocate",
-        "gradient",
-        seed=0,
-        steps=450,
-        runs=tmp_path,
-        curriculum_options={"batch_size": 2},
-        agent_options={**TINY_SAC, "learning_starts": 100, "eval_every": 450},
-        progress=False,
-    )
+    run_dir = short_teacher_run(tmp_path, "adroit_relocate", 450)
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert all(e["applied"]["distance"] > 0 for e in episodes)
     out = tmp_path / "teacher.png"

@@ -121,16 +121,8 @@ def test_sac_student_feeds_the_teacher(tmp_path):
             return obs, {"task": getattr(self, "shift", {"length": 0})}
 
     feeder = CurriculumFeeder(teacher, gradients="actor", clear_buffer=False)
-    args = sac.Args(
-        total_timesteps=300,
-        learning_starts=50,
-        batch_size=32,
-        hidden_sizes=[16, 16],
-        eval_every=0,
-        policy_frequency=1,
-        run_dir=str(tmp_path / "sac"),
-        num_envs=1,
-    )
+    tiny = {"learning_starts": 50, "batch_size": 32, "hidden_sizes": [16, 16], "policy_frequency": 1, "num_envs": 1}
+    args = sac.Args(total_timesteps=300, eval_every=0, run_dir=str(tmp_path / "sac"), **tiny)
     sac.train(args, make_env=lambda i: Shifted(), callbacks=feeder)
     feeder.close()
     assert teacher.updates >= 2

@@ -25,6 +25,9 @@ GRID = {
     "curriculum_options": {"sebn": {"generation_size": 70, "delta": 0.02}},
 }
 
+TWO_BY_TWO = "sweep student_doorkey --curricula sebn,uniform --seeds 0-1 --steps 200 --no-progress".split()
+"""sebn and uniform, two seeds each, 200 steps: the sweep the checks below start."""
+
 
 def episodes(runs, label, seed):
     return read_jsonl(runs / "student_doorkey" / label / f"seed{seed}" / "episodes.jsonl")
@@ -66,24 +69,8 @@ def live_processes_in_group(group: int) -> list[int]:
 
 
 def test_a_killed_sweep_completes_only_what_was_missing(tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "sebn.cli",
-        "sweep",
-        "student_doorkey",
-        "--curricula",
-        "sebn,uniform",
-        "--seeds",
-        "0-1",
-        "--steps",
-        "3000",
-        "--workers",
-        "1",
-        "--runs",
-        str(tmp_path),
-        "--no-progress",
-    ]
+    sweep = "sweep student_doorkey --curricula sebn,uniform --seeds 0-1 --steps 3000 --workers 1 --no-progress"
+    command = [sys.executable, "-m", "sebn.cli", *sweep.split(), "--runs", str(tmp_path)]
     first_run = tmp_path / "student_doorkey" / "sebn" / "seed0"
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -115,21 +102,7 @@ def test_a_failed_run_is_recorded_and_the_others_finish(tmp_path, capsys):
     # passes every check before the start, then cannot write its episodes
     blocked = tmp_path / "student_doorkey" / "uniform" / "seed1"
     (blocked / "episodes.jsonl").mkdir(parents=True)
-    code = main(
-        [
-            "sweep",
-            "student_doorkey",
-            "--curricula",
-            "sebn,uniform",
-            "--seeds",
-            "0-1",
-            "--steps",
-            "200",
-            "--runs",
-            str(tmp_path),
-            "--no-progress",
-        ]
-    )
+    code = main([*TWO_BY_TWO, "--runs", str(tmp_path)])
     assert code == 1
     out = capsys.readouterr().out
     assert "3 of 4 runs complete" in out and f"failed: {blocked}" in out
@@ -145,21 +118,7 @@ def test_a_directory_holding_another_run_stops_the_sweep_before_any_run(tmp_path
     (clash / "config.json").write_text(
         json.dumps({"domain": "student_doorkey", "curriculum": "uniform", "seed": 1, "steps": 5})
     )
-    code = main(
-        [
-            "sweep",
-            "student_doorkey",
-            "--curricula",
-            "sebn,uniform",
-            "--seeds",
-            "0-1",
-            "--steps",
-            "200",
-            "--runs",
-            str(tmp_path),
-            "--no-progress",
-        ]
-    )
+    code = main([*TWO_BY_TWO, "--runs", str(tmp_path)])
     assert code == 2
     assert f"{clash} holds a different run (steps 5 there, 200 asked" in capsys.readouterr().err
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
@@ -179,19 +138,8 @@ def test_a_directory_holding_another_run_stops_the_sweep_before_any_run(tmp_path
 )
 def test_a_bad_agent_option_stops_the_sweep_before_any_run(tmp_path, capsys, option, message):
     code = main(
-        [
-            "sweep",
-            "student_doorkey",
-            "--seeds",
-            "0-1",
-            "--steps",
-            "200",
-            "--runs",
-            str(tmp_path),
-            "--no-progress",
-            "--agent",
-            option,
-        ]
+        ["sweep", "student_doorkey", "--seeds", "0-1", "--steps", "200", "--no-progress"]
+        + ["--runs", str(tmp_path), "--agent", option]
     )
     assert code == 2 and message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
