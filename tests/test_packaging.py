@@ -3,6 +3,7 @@ from a folder that is not the repository."""
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import shutil
@@ -18,6 +19,19 @@ def call(command: list, cwd: Path, env: dict) -> str:
     out = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, f"{command}: {out.stdout}\n{out.stderr}"
     return out.stdout
+
+
+def test_every_package_of_the_tree_is_installed():
+    """setup.cfg lists its packages (the specs folder is mapped in as ``sebn.specs``)."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("sebn", "agents", "domains")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert listed == found | {"sebn.specs"}
 
 
 def test_an_installed_wheel_checks_an_installed_spec_and_runs_outside_the_checkout(tmp_path):
