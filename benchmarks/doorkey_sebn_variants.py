@@ -7,7 +7,7 @@ the plain SEBN curriculum and uniform; writes its section of BENCHMARKS.md.
 The DoorKey benchmark found SEBN's competency estimates jumping between generations far
 more than the agent changes. Each variant is a curriculum label (``sebn-window=3``: theta
 fit on the latest three generations), so one ``sebn sweep`` runs them and one report
-compares them. Runs share ``runs/bench-doorkey`` and the agent options of
+compares them. Runs share ``runs/bench-doorkey-v3`` (DoorKey version 3) and the agent options of
 ``benchmarks.doorkey_curricula``: its ``sebn`` and ``uniform`` runs are reused, not redone.
 Besides the report, a table measures how steady each variant's fits are: per generation,
 how far the expected competency levels move and the mean ``|P_g - P_{g-1}|`` over tasks
@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
-    runs = ROOT / "runs" / "bench-doorkey"
+    runs = ROOT / "runs" / "bench-doorkey-v3"
     if args.quick:
-        args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-quick"
+        args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-v3-quick"
     labels = args.variants.split(",")
     outcomes = finished_sweep(
         "doorkey",
@@ -74,7 +74,7 @@ def main() -> None:
             generations, moves, changes = zip(*measured)
             rows.append(f"| {label} | {spread(generations, 0)} | {spread(moves, 3)} | {spread(changes, 4)} |")
     lines = [
-        "## DoorKey: steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)",
+        "## DoorKey (version 3): steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds "
         f"{args.seeds} "
@@ -92,7 +92,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not args.quick:
-        write_section("doorkey_sebn_variants", lines)
+        write_section("doorkey_v3_sebn_variants", lines)
 
 
 if __name__ == "__main__":

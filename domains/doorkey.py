@@ -20,11 +20,29 @@ and the subgoals on its way (a ``goalreached`` episode behind a door also report
 ``haskey`` and ``dooropened``). An episode is cut (truncated) after 50 steps without
 progress: a new shortest way to the next object needed, or a subgoal reached.
 
-Observations are the paper's cardinal sensors: for key, door, wall and goal, in each
-direction (up, right, down, left), ``1 - d/8`` for the nearest such item ``d`` squares
-away in that line (0.875 at 1, 0.5 at 4; 0 at 8 or more, or none); items do not hide one
-another. Then 1 if the key is held. Actions: move up, right, down, left; pick up the key
-from a neighbouring square; open a neighbouring locked door with the key.
+Observations are the paper's cardinal sensors, after Lightworld's (Konidaris & Barto 2007):
+for the key, the door and the goal, four sensors each (up, right, down, left), each
+covering the half-plane on its side of the agent. An item ``d`` squares up (``d`` counted
+along the sensor's axis, as Lightworld's sensors compare one coordinate) reads
+:func:`reading` ``(d)`` on the up sensor, whatever its column; an item level with the agent
+(same row) lies on neither the up nor the down side, only left or right, and an item up
+and to the right is sensed by both of those sensors, so the four readings place it
+exactly. Nothing hides an item: the split wall does not (the paper's worked example senses
+the goal 4 squares down, past a wall 1 square down), so the direction of every item the
+agent still needs is known in any room. A held key is no longer sensed. The walls keep a
+range finder: in each direction, :func:`reading` of the nearest wall square in the agent's
+row or column (doors are not walls, and let the finder see through). Then 1 if the key is
+held. Readings are in (0, 1]; 0 means nothing on that side.
+
+``reading(d)`` is ``1 - d/8`` up to 4 squares (the paper's example: the key one step up
+reads 0.875, the goal four steps down 0.5), then ``2/d``, which meets it at 4 with the same
+slope and stays positive however far: 0.25 at 8, 0.13 at 15, 0.067 at 30, the farthest an
+item can be in a 32x32 room. Training rooms are 8x8 (6x6 inside), so there the wall finder
+reads 0.33 or more and an item's sensors 0.33 or more; readings below that first occur in
+the larger transfer rooms (16x16, 32x32), which is part of what transfer tests.
+
+Actions: move up, right, down, left; pick up the key from a neighbouring square; open a
+neighbouring locked door with the key.
 
 Example:
     >>> env = DoorKeyEnv()
@@ -54,11 +72,21 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 ENV_VARIABLES = ("distance", "wall", "exists_door")
 TARGETS = ("haskey", "dooropened", "goalreached")
-ITEMS = (Key, Door, Wall, Goal)
+ITEMS = (Key, Door, Wall, Goal)  # the observation's sensor groups, in order
 UP, RIGHT, DOWN, LEFT, PICK_UP, OPEN = range(6)
-SENSOR_RANGE = 8
 PATIENCE = 50
 HARDEST = {"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}
+TRANSFER_SIZES = (16, 32)
+
+
+def reading(d: int) -> float:
+    """What a sensor reads for an item ``d >= 1`` squares away along its axis.
+
+    Example:
+        >>> [round(reading(d), 3) for d in (1, 4, 8, 30)]
+        [0.875, 0.5, 0.25, 0.067]
+    """
+    return 1 - d / 8 if d <= 4 else 2 / d
 
 
 def valid_tasks() -> list[dict[str, Any]]:
@@ -265,17 +293,26 @@ class DoorKeyEnv(gym.Env):
     def observation(self) -> np.ndarray:
         """The cardinal sensors of the current state, and whether the key is held."""
         obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        ax, ay = self.agent_pos
+        held = None if self.carrying else self.key_pos
+        for group, pos in (
+            (ITEMS.index(Key), held),
+            (ITEMS.index(Door), self.door_pos),
+            (ITEMS.index(Goal), self.goal_pos),
+        ):
+            if pos is None:
+                continue
+            dx, dy = pos[0] - ax, pos[1] - ay
+            for direction, along in enumerate((-dy, dx, dy, -dx)):  # up, right, down, left; y grows downwards
+                if along > 0:
+                    obs[group * 4 + direction] = reading(along)
         for direction, (dx, dy) in enumerate(DIRECTIONS):
-            found: set[type] = set()
-            for d in range(1, SENSOR_RANGE):
-                x, y = self.agent_pos[0] + dx * d, self.agent_pos[1] + dy * d
-                if not (0 <= x < self.size and 0 <= y < self.size):
+            x, y, d = ax + dx, ay + dy, 1
+            while 0 <= x < self.size and 0 <= y < self.size:
+                if isinstance(self.grid.get(x, y), Wall):
+                    obs[ITEMS.index(Wall) * 4 + direction] = reading(d)
                     break
-                cell = self.grid.get(x, y)
-                for i, kind in enumerate(ITEMS):
-                    if isinstance(cell, kind) and kind not in found:
-                        found.add(kind)
-                        obs[i * 4 + direction] = 1 - d / SENSOR_RANGE
+                x, y, d = x + dx, y + dy, d + 1
         obs[-1] = float(self.carrying)
         return obs
 
@@ -338,7 +375,10 @@ def domain(name: str = "doorkey"):
         evaluation=dict(HARDEST),
         target_tasks=[dict(HARDEST, target=target) for target in TARGETS],  # the options the evaluation chains
         make_env=make_env,
-        final_envs={"hardest": lambda: make_env(-1), "transfer_32x32": lambda: make_env(-1, size=32)},
+        final_envs={
+            "hardest": lambda: make_env(-1),
+            **{f"transfer_{n}x{n}": lambda n=n: make_env(-1, size=n) for n in TRANSFER_SIZES},
+        },
         agent="ppo_options",
         agent_args={
             "options": len(TARGETS),
@@ -351,7 +391,9 @@ def domain(name: str = "doorkey"):
             "eval_greedy": False,
         },
         default_steps=200_000,
-        version=2,  # 2: the wall stands across the way to the goal (in version 1 it stood before the key)
+        # 2: the wall stands across the way to the goal (in version 1 it stood before the key);
+        # 3: Lightworld's half-plane sensors that reach across any room (version 2 read 7 squares of one line)
+        version=3,
     )
 
 

@@ -10,10 +10,23 @@ from collections import deque
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from minigrid.core.grid import Grid
 from minigrid.core.world_object import Door, Goal, Key, Wall
 
-from domains.doorkey import DIRECTIONS, HARDEST, OPEN, PATIENCE, PICK_UP, DoorKeyEnv, check_task, make_env, valid_tasks
+from domains.doorkey import (
+    DIRECTIONS,
+    HARDEST,
+    OPEN,
+    PATIENCE,
+    PICK_UP,
+    DoorKeyEnv,
+    check_task,
+    make_env,
+    reading,
+    valid_tasks,
+)
 from domains.grid_paths import manhattan, passable, path_length
 
 
@@ -77,6 +90,7 @@ def fixed_layout(env):
     env.grid.set(6, 4, Goal())
     env.grid.set(0, 4, Door("yellow", is_locked=True))
     env.agent_pos, env.carrying = (3, 4), False
+    env.key_pos, env.door_pos, env.goal_pos = (3, 3), (0, 4), (6, 4)
 
 
 def test_sensors_match_hand_values():
@@ -97,17 +111,75 @@ def test_sensors_match_hand_values():
     assert env.observation()[-1] == 1.0
 
 
-def test_sensors_fade_out_at_eight_squares():
-    env = DoorKeyEnv(size=32)
-    env.reset(seed=0, options={"task": {"distance": 0, "wall": 0, "exists_door": 0, "target": "goalreached"}})
-    env.grid = Grid(32, 32)
-    env.grid.wall_rect(0, 0, 32, 32)
-    env.grid.set(5 + 7, 5, Goal())
-    env.agent_pos = (5, 5)
-    assert env.observation()[3 * 4 + 1] == pytest.approx(1 / 8)
-    env.grid.set(5 + 7, 5, None)
-    env.grid.set(5 + 8, 5, Goal())
-    assert env.observation()[3 * 4 + 1] == 0.0
+def hand_built(size: int, agent, key=None, door=None, goal=None, walls=()) -> DoorKeyEnv:
+    """A room of ``size`` with exactly these items (no split wall unless ``walls`` has it)."""
+    env = DoorKeyEnv(size=size)
+    env.reset(seed=0)
+    env.grid = Grid(size, size)
+    env.grid.wall_rect(0, 0, size, size)
+    for pos in walls:
+        env.grid.set(*pos, Wall())
+    for kind, pos in ((Key("yellow"), key), (Door("yellow", is_locked=True), door), (Goal(), goal)):
+        if pos is not None:
+            env.grid.set(*pos, kind)
+    env.agent_pos, env.key_pos, env.door_pos, env.goal_pos, env.carrying = agent, key, door, goal, False
+    return env
+
+
+UP, RIGHT, DOWN, LEFT = range(4)
+KEY, DOOR, WALL, GOAL = (4 * i for i in range(4))
+
+
+def test_the_papers_worked_example():
+    """The rightmost env of the paper's Fig. 3: a key one step up, a wall one step down and the
+    goal four steps down (past that wall): 0.875 key up, 0.875 wall down, 0.5 goal down."""
+    env = hand_built(8, agent=(2, 2), key=(2, 1), goal=(2, 6), walls=[(2, 3), (3, 3)])
+    obs = env.observation()
+    assert obs[KEY + UP] == 0.875 and obs[WALL + DOWN] == 0.875 and obs[GOAL + DOWN] == 0.5
+    assert obs[KEY + DOWN] == obs[GOAL + UP] == 0.0
+
+
+def test_an_item_is_sensed_on_its_sides_of_the_agent_only():
+    env = hand_built(16, agent=(5, 5), goal=(8, 3))  # 3 right and 2 up, off the agent's row and column
+    obs = env.observation()
+    assert obs[GOAL + RIGHT] == reading(3) and obs[GOAL + UP] == reading(2)
+    assert obs[GOAL + LEFT] == obs[GOAL + DOWN] == 0.0
+    level = hand_built(16, agent=(5, 5), key=(2, 5)).observation()  # level with the agent: left only
+    assert level[KEY + LEFT] == reading(3) and level[KEY + UP] == level[KEY + DOWN] == level[KEY + RIGHT] == 0.0
+
+
+def test_a_held_key_is_no_longer_sensed():
+    env = hand_built(8, agent=(2, 2), key=(2, 1))
+    env.carrying = True
+    obs = env.observation()
+    assert obs[KEY : KEY + 4].sum() == 0.0 and obs[-1] == 1.0
+
+
+def test_far_items_are_sensed_and_never_read_more_than_nearer_ones():
+    far = [hand_built(32, agent=(1, 1), goal=(1 + d, 1)).observation()[GOAL + RIGHT] for d in range(1, 31)]
+    assert all(r > 0 for r in far) and all(a > b for a, b in zip(far, far[1:]))
+    assert far[7] == 0.25 and far[-1] == pytest.approx(2 / 30)
+    walls = hand_built(32, agent=(1, 1)).observation()
+    assert walls[WALL + RIGHT] == pytest.approx(reading(30)) and walls[WALL + LEFT] == reading(1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(8, 32), seed=st.integers(0, 10_000), task=st.sampled_from(valid_tasks()), steps=st.integers(0, 30)
+)
+def test_readings_stay_in_0_1_on_any_layout_and_size(size, seed, task, steps):
+    env = DoorKeyEnv(size=size)
+    obs, _ = env.reset(seed=seed, options={"task": task})
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(int(rng.integers(6)))
+        if terminated or truncated:
+            break
+        assert np.all((obs >= 0) & (obs <= 1))
+    needed = [pos for pos in (env.door_pos, env.goal_pos) if pos is not None and pos != env.agent_pos]
+    for group, pos in zip((DOOR, GOAL), (env.door_pos, env.goal_pos)):
+        if pos in needed:
+            assert obs[group : group + 4].max() > 0  # its direction is always known
 
 
 def test_fifty_steps_without_progress_truncate():

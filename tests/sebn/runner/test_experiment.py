@@ -58,7 +58,7 @@ def test_a_short_run_writes_every_file(tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [1024, 2048, 3072] and "eval/success_rate" in rows[0]
     final = json.loads((run_dir / "final.json").read_text())
-    assert set(final) == {"global_step", "hardest", "transfer_32x32"}
+    assert set(final) == {"global_step", "hardest", "transfer_16x16", "transfer_32x32"}
     assert list(run_dir.glob("events.out.tfevents.*"))
     checkpoint = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)
     assert checkpoint["callbacks"]["delivered"] == len(episodes)
