@@ -36,7 +36,7 @@ from pyro.infer.autoguide import AutoMultivariateNormal
 
 from sebn.core.inference import Terms, compile_observations, prepare
 from sebn.core.network import DTYPE, SEBN, SUM_TOLERANCE
-from sebn.core.records import observations
+from sebn.core.records import as_lists, observations
 
 METHODS = ("mle", "map", "svi", "nuts")
 RATE_PRIOR_STRENGTH = 20.0
@@ -105,14 +105,14 @@ class FitResult:
     def to_json(self) -> dict:
         data = {
             "version": 1,
-            "theta": {k: v.tolist() for k, v in self.theta.items()},
+            "theta": as_lists(self.theta),
             "method": self.method,
             "log_likelihood": self.log_likelihood,
             "data": {"records": self.n_records, "groups": self.n_groups},
             "rates": self.rates,
         }
         if self.draws is not None:
-            data["draws"] = {k: v.tolist() for k, v in self.draws.items()}
+            data["draws"] = as_lists(self.draws)
         return data
 
 

@@ -21,6 +21,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -139,3 +140,13 @@ def observations(net, records: Iterable[Mapping], source: str = "records") -> tu
     except ValueError as err:
         raise RecordError(f"{source}: {err}") from None
     return settings, torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(net.targets))
+
+
+def as_lists(tensors: Mapping[str, Any]) -> dict[str, list]:
+    """Named tensors (or arrays) as JSON-able nested lists, for records and states.
+
+    Example:
+        >>> as_lists({"move": torch.tensor([0.25, 0.75])})
+        {'move': [0.25, 0.75]}
+    """
+    return {name: value.tolist() for name, value in tensors.items()}

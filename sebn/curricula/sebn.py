@@ -24,6 +24,7 @@ import torch
 from sebn.core.fit import fit
 from sebn.core.inference import Scorer
 from sebn.core.network import DTYPE, SEBN
+from sebn.core.records import as_lists
 from sebn.core.search import EXHAUSTIVE_LIMIT, sample_search
 from sebn.curricula.base import BaseCurriculum, Episode, Setting, TaskSpace
 
@@ -151,14 +152,8 @@ class SEBNCurriculum(BaseCurriculum):
                 self._next_generation()
 
     def state(self) -> dict[str, Any]:
-        state = super().state()
-        state.update(
-            generation=self.generation,
-            pending=self.pending,
-            recent=self.recent,
-            theta={k: v.tolist() for k, v in self.theta.items()},
-            draws=None if self.draws is None else {k: v.tolist() for k, v in self.draws.items()},
-        )
+        state = {**super().state(), "generation": self.generation, "pending": self.pending, "recent": self.recent}
+        state["theta"], state["draws"] = as_lists(self.theta), None if self.draws is None else as_lists(self.draws)
         if not self.exhaustive:
             state["candidates"] = (
                 None if self.p is None else {"settings": self.settings.tolist(), "targets": self.target_index.tolist()}
@@ -242,7 +237,7 @@ class SEBNCurriculum(BaseCurriculum):
             {
                 "generation": self.generation,
                 "episodes": self.generation * self.generation_size,
-                "theta": {k: v.tolist() for k, v in result.theta.items()},
+                "theta": as_lists(result.theta),
                 "log_likelihood": result.log_likelihood,
                 "tasks": self.space.tasks(self.settings, self.target_index),
                 "p": self.p.tolist(),

@@ -42,6 +42,7 @@ from gymnasium import spaces
 from pyro import poutine
 from torch import nn
 
+from sebn.core.records import as_lists
 from sebn.curricula.base import BaseCurriculum, Episode, Setting, Task
 from sebn.curricula.registry import REWARDS
 
@@ -229,15 +230,9 @@ class GradientNormTeacher(BaseCurriculum):
         self.scalars += [("curriculum/teacher_loss", self.last_loss), ("curriculum/teacher_reward", self.last_reward)]
 
     def state(self) -> dict[str, Any]:
-        state = super().state()
-        state.update(
-            teacher_state=self.teacher_state,
-            batch=self.batch,
-            updates=self.updates,
-            pending={str(k): v for k, v in self.pending.items()},
-            policy={k: v.tolist() for k, v in self.policy.state_dict().items()},
-            optimizer=_optimizer_state(self.optimizer),
-        )
+        state = {**super().state(), "teacher_state": self.teacher_state, "batch": self.batch, "updates": self.updates}
+        state["pending"] = {str(k): v for k, v in self.pending.items()}
+        state["policy"], state["optimizer"] = as_lists(self.policy.state_dict()), _optimizer_state(self.optimizer)
         return state
 
     def load_state(self, state: Mapping[str, Any]) -> None:

@@ -102,17 +102,19 @@ def test_seed_reproduces_the_start(door):
     assert not np.array_equal(first, other)
 
 
-@pytest.mark.parametrize(
-    "bad, message",
-    [
-        ({"mass": 12}, "mass must be an integer in 0..11"),
-        ({"lock": 2}, "lock must be"),
-        ({"target": "unlock"}, "one target"),
-    ],
-)
-def test_bad_tasks_are_refused_clearly(door, bad, message):
+REFUSED = {
+    "mass": (12, "mass must be an integer in 0..11"),
+    "lock": (2, "lock must be"),
+    "target": ("unlock", "one target"),
+}
+"""A task variable -> a value it cannot take, and what the error says."""
+
+
+@pytest.mark.parametrize("variable", REFUSED)
+def test_bad_tasks_are_refused_clearly(door, variable):
+    value, message = REFUSED[variable]
     with pytest.raises(ValueError, match=message):
-        door.reset(options={"task": {**HARDEST, **bad}})
+        door.reset(options={"task": {**HARDEST, variable: value}})
 
 
 def test_tasks_are_the_specs_settings():
