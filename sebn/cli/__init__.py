@@ -26,6 +26,7 @@ from sebn.cli.arguments import (
     positive_int,
     seeds,
 )
+from sebn.core import FIT_METHODS
 from sebn.core.spec import SpecError
 from sebn.curricula.registry import CURRICULA
 from sebn.runner.domains import DOMAINS
@@ -84,12 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     fit = commands.add_parser("fit", help="fit theta to rollouts (MLE, MAP, SVI or NUTS)")
     fit.add_argument("spec")
     fit.add_argument("episodes", help="episodes.jsonl")
-    fit.add_argument("--method", choices=("mle", "map", "svi", "nuts"), default="mle")
+    fit.add_argument("--method", choices=FIT_METHODS, default="mle")
     fit.add_argument(
-        "--concentration", type=positive_float, default=1.0, help="Dirichlet prior concentration (map, svi, nuts)"
+        "--concentration", type=positive_float, default=1.0, help="Dirichlet prior concentration (all but mle)"
     )
     fit.add_argument("--fit-rates", action="store_true", help="also fit each target's success and slip rates")
-    fit.add_argument("--samples", type=positive_int, default=1000, help="posterior draws to keep (svi, nuts)")
+    fit.add_argument(
+        "--samples", type=positive_int, default=1000, help="posterior draws (svi, laplace; nuts per chain)"
+    )
+    fit.add_argument("--warmup", type=positive_int, default=500, help="NUTS warm-up steps (default 500)")
+    fit.add_argument("--chains", type=positive_int, default=1, help="NUTS chains, in parallel processes (default 1)")
+    fit.add_argument("--svi-steps", type=positive_int, default=3000, help="the most SVI steps (it stops when settled)")
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("-o", "--output", required=True, help="fit.json to write")
     fit.set_defaults(run=_later("spec_commands", "fit"))

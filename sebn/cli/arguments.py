@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from sebn.core import FIT_METHODS
 from sebn.curricula.registry import GRADIENT_SOURCES, REWARDS
 
 
@@ -111,7 +112,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     sebn_group.add_argument(
         "--fit-method",
         dest="method",
-        choices=("mle", "map", "svi", "nuts"),
+        choices=FIT_METHODS,
         help="how theta is fit each generation (default mle; svi/nuts use the posterior predictive)",
     )
     teacher = parser.add_argument_group("gradient-norm teacher (gradient)")

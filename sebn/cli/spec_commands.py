@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from sebn.cli.arguments import UsageError, read_json
@@ -91,7 +92,11 @@ def fit(args) -> int:
             concentration=args.concentration,
             fit_rates=args.fit_rates,
             num_samples=args.samples,
+            warmup_steps=args.warmup,
+            svi_steps=args.svi_steps,
+            chains=args.chains,
             seed=args.seed,
+            progress=_progress(args.method),
         )
     except RecordError as err:
         raise UsageError(str(err)) from None
@@ -111,6 +116,15 @@ def fit(args) -> int:
     print(_theta_table(net, result))
     print(f"wrote {args.output}")
     return 0
+
+
+def _progress(method: str):
+    """What a posterior fit shows while it runs: SVI's ELBO every window, NUTS's bar."""
+    if method == "nuts":
+        return True
+    if method == "svi":
+        return lambda step, elbo: print(f"svi step {step}: ELBO {elbo:,.2f}", file=sys.stderr, flush=True)
+    return None
 
 
 def _theta_table(net, result) -> str:

@@ -7,8 +7,9 @@ group, however many rollouts there are.
 
 * ``mle``: maximise the log-likelihood (the paper's Eq. 1) with L-BFGS over softmax logits.
 * ``map``: the same plus the Dirichlet log-prior (concentration 1 makes it the MLE).
-* ``svi``: variational posterior, ``AutoMultivariateNormal`` (a mean-field guide
-  understates the spread, because competencies trade off against each other).
+* ``svi``: a full-rank Gaussian variational posterior (a mean-field guide understates the
+  spread, because competencies trade off against each other), :func:`sebn.core.posterior.svi`.
+* ``laplace``: the Gaussian at the posterior's mode, :func:`sebn.core.posterior.laplace`.
 * ``nuts``: posterior draws by NUTS, the reference for the others.
 
 Example:
@@ -29,17 +30,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyro
-import pyro.distributions as dist
 import torch
-from pyro.infer import MCMC, NUTS, SVI, Trace_ELBO
-from pyro.infer.autoguide import AutoMultivariateNormal
+from pyro.infer import MCMC, NUTS
 
+from sebn.core import FIT_METHODS
 from sebn.core.inference import Terms, compile_observations, prepare
 from sebn.core.network import DTYPE, SEBN, SUM_TOLERANCE
+from sebn.core.posterior import Progress, default_priors, laplace, parameters, sites, svi
 from sebn.core.records import as_lists, observations
 
-METHODS = ("mle", "map", "svi", "nuts")
-RATE_PRIOR_STRENGTH = 20.0
+METHODS = FIT_METHODS
 
 
 @dataclass
@@ -125,24 +125,29 @@ def fit(
     num_samples: int = 1000,
     warmup_steps: int = 500,
     svi_steps: int = 3000,
+    chains: int = 1,
     seed: int = 0,
+    progress: Progress | bool | None = None,
 ) -> FitResult:
     """Fit theta to rollout records.
 
     Args:
         net: the network.
         records: episode records (or precomputed :class:`SufficientStats`).
-        method: ``"mle"``, ``"map"``, ``"svi"`` or ``"nuts"``.
+        method: ``"mle"``, ``"map"``, ``"svi"``, ``"laplace"`` or ``"nuts"``.
         concentration: the symmetric Dirichlet prior's concentration (map, svi, nuts).
         fit_rates: also fit each target's ``success`` and ``slip`` (priors for the
             Bayesian methods: Beta around the spec's values, strength 20).
-        num_samples: posterior draws kept (svi, nuts).
+        num_samples: posterior draws kept (svi, laplace, nuts: per chain).
         warmup_steps: NUTS warm-up steps.
-        svi_steps: Adam steps for SVI.
-        seed: seeds Pyro for svi and nuts.
+        svi_steps: the most Adam steps SVI takes (it stops earlier when the ELBO settles).
+        chains: NUTS chains.
+        seed: seeds svi, laplace and nuts.
+        progress: SVI's ``progress(step, elbo)`` callback; for NUTS, ``True`` shows Pyro's
+            progress bar.
 
     Returns:
-        A :class:`FitResult`; for svi and nuts ``theta`` is the posterior mean.
+        A :class:`FitResult`; for svi, laplace and nuts ``theta`` is the posterior mean.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -152,7 +157,7 @@ def fit(
         draws = None
     else:
         theta, rates, draws = _posterior(
-            net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, seed
+            net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, chains, seed, progress
         )
     loglik = float(stats.log_likelihood(net, theta, rates)[0])
     rate_table = {}
@@ -210,17 +215,10 @@ def _optimise(net: SEBN, stats: SufficientStats, concentration: float | None, fi
     return {k: v.detach() for k, v in theta.items()}, (tuple(r.detach() for r in rates) if rates else None)
 
 
-def _rate_prior(net: SEBN) -> tuple[dist.Beta, dist.Beta]:
-    """Beta priors on slip and on success's share of (slip, 1), centred on the spec."""
-    success, slip = net.rates()
-    gap = (success - slip) / (1 - slip)
-    k = RATE_PRIOR_STRENGTH
-    return dist.Beta(k * slip, k * (1 - slip)), dist.Beta(k * gap, k * (1 - gap))
-
-
 def _rate_log_prior(net: SEBN, success: torch.Tensor, slip: torch.Tensor) -> torch.Tensor:
-    slip_prior, gap_prior = _rate_prior(net)
-    return slip_prior.log_prob(slip).sum() + gap_prior.log_prob((success - slip) / (1 - slip)).sum()
+    priors = default_priors(net, fit_rates=True)
+    values = sites({}, (success, slip))
+    return priors["slip"].log_prob(values["slip"]) + priors["success_share"].log_prob(values["success_share"])
 
 
 # --- posteriors --------------------------------------------------------------------------
@@ -229,45 +227,46 @@ def _rate_log_prior(net: SEBN, success: torch.Tensor, slip: torch.Tensor) -> tor
 def stats_model(net: SEBN, stats: SufficientStats, concentration: float = 1.0, fit_rates: bool = False) -> None:
     """Pyro model of theta (and rates) given sufficient statistics: the prior times the
     exact marginal likelihood (the competencies summed out in closed form)."""
-    theta = {
-        name: pyro.sample(f"theta_{name}", dist.Dirichlet(torch.full((n,), float(concentration), dtype=DTYPE)))
-        for name, n in zip(net.base, net.n_levels)
-    }
-    rates = None
-    if fit_rates:
-        slip_prior, gap_prior = _rate_prior(net)
-        slip = pyro.sample("slip", slip_prior.to_event(1))
-        gap = pyro.sample("success_share", gap_prior.to_event(1))
-        rates = (slip + (1 - slip) * gap, slip)
-    pyro.factor("rollouts", stats.log_likelihood(net, theta, rates)[0])
+    values = {site: pyro.sample(site, prior) for site, prior in default_priors(net, concentration, fit_rates).items()}
+    pyro.factor("rollouts", stats.log_likelihood(net, *parameters(net, values))[0])
 
 
-def _posterior(net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, seed):
-    pyro.set_rng_seed(seed)
-    pyro.clear_param_store()
-
-    def model():
-        stats_model(net, stats, concentration, fit_rates)
-
-    sites = [f"theta_{name}" for name in net.base] + (["slip", "success_share"] if fit_rates else [])
+def _posterior(
+    net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, chains, seed, progress
+):
+    priors = default_priors(net, concentration, fit_rates)
     if method == "nuts":
-        mcmc = MCMC(NUTS(model), num_samples=num_samples, warmup_steps=warmup_steps, disable_progbar=True)
+        pyro.set_rng_seed(seed)
+        kernel = NUTS(lambda: stats_model(net, stats, concentration, fit_rates))
+        mcmc = MCMC(
+            kernel,
+            num_samples=num_samples,
+            warmup_steps=warmup_steps,
+            num_chains=chains,
+            disable_progbar=progress is not True,
+            mp_context="spawn" if chains > 1 else None,
+        )
         mcmc.run()
-        samples = mcmc.get_samples()
+        samples = {site: value.detach().to(DTYPE) for site, value in mcmc.get_samples().items()}
+        draws, draw_rates = parameters(net, samples)
     else:
-        guide = AutoMultivariateNormal(model)
-        svi = SVI(model, guide, pyro.optim.ClippedAdam({"lr": 0.02, "lrd": 0.1 ** (1 / svi_steps)}), Trace_ELBO())
-        for _ in range(svi_steps):
-            svi.step()
-        with torch.no_grad():
-            draws = [guide() for _ in range(num_samples)]
-        samples = {site: torch.stack([d[site] for d in draws]) for site in sites}
-    draws = {name: samples[f"theta_{name}"].detach().to(DTYPE) for name in net.base}
+        start = sites(*_optimise(net, stats, concentration, fit_rates))
+        if method == "svi":
+            found = svi(
+                net,
+                stats,
+                priors,
+                start,
+                num_samples,
+                max_steps=svi_steps,
+                seed=seed,
+                progress=progress if callable(progress) else None,
+            )
+        else:
+            found = laplace(net, stats, start, priors, num_samples, seed=seed)
+        draws, draw_rates = found.theta, found.rates
     theta = {name: d.mean(0) for name, d in draws.items()}
-    rates = None
-    if fit_rates:
-        slip, share = samples["slip"].mean(0), samples["success_share"].mean(0)
-        rates = (slip + (1 - slip) * share, slip)
+    rates = None if draw_rates is None else tuple(r.mean(0) for r in draw_rates)
     return theta, rates, draws
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from sebn.core import FIT_METHODS
 from sebn.core.fit import fit
 from sebn.core.inference import Scorer
 from sebn.core.network import DTYPE, SEBN
@@ -97,8 +98,8 @@ class SEBNCurriculum(BaseCurriculum):
             raise ValueError(f"delta must be >= 0, got {delta}")
         if initial not in ("uniform", "easy"):
             raise ValueError(f"initial must be 'uniform' or 'easy', not {initial!r}")
-        if method not in ("mle", "map", "svi", "nuts"):
-            raise ValueError(f"method must be one of mle, map, svi, nuts, not {method!r}")
+        if method not in FIT_METHODS:
+            raise ValueError(f"method must be one of {', '.join(FIT_METHODS)}, not {method!r}")
         self.net, self.space = net, space or TaskSpace(net)
         self.generation_size, self.delta, self.anti, self.initial = generation_size, delta, anti, initial
         self.method, self.window, self.concentration = method, window, concentration

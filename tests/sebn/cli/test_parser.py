@@ -14,7 +14,7 @@ SPEC = "specs/bipedalwalker.sebn"
 @pytest.mark.parametrize(
     "argv,allowed",
     [
-        (["fit", SPEC, "e.jsonl", "-o", "f", "--method", "em"], "choose from 'mle', 'map', 'svi', 'nuts'"),
+        (["fit", SPEC, "e.jsonl", "-o", "f", "--method", "em"], "choose from 'mle', 'map', 'svi', 'laplace', 'nuts'"),
         (["simulate", SPEC, "--theta", "t", "-o", "x", "-n", "-3"], "expected a positive integer"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -87,20 +87,6 @@ def test_per_rollout_trace_enum_svi_reaches_the_sufficient_statistics_mle():
     assert (score(net, theta) - score(net, mle.theta)).abs().max() < 2e-3
 
 
-def test_svi_posterior_spread_within_30_percent_of_nuts():
-    net = SEBN(load_spec("specs/doorkey.sebn"))
-    truth = random_theta(net, seed=3, concentration=5.0)
-    records = simulate(net, truth, uniform_tasks(net, 300, seed=0, with_target=True), seed=1, observe="task")
-    stats = SufficientStats.from_records(net, records)
-    basis, _ = identifiability(net)
-    svi = fit(net, stats, method="svi", num_samples=2000)
-    nuts = fit(net, stats, method="nuts", num_samples=800, warmup_steps=400)
-    sd_svi = (log_tails(net, svi.draws).numpy() @ basis.T).std(0)
-    sd_nuts = (log_tails(net, nuts.draws).numpy() @ basis.T).std(0)
-    assert np.all(np.abs(sd_svi / sd_nuts - 1) < 0.3), (sd_svi, sd_nuts)
-    assert (score(net, svi.theta) - score(net, nuts.theta)).abs().max() < 0.02
-
-
 def test_map_pulls_towards_the_prior_and_equals_mle_at_concentration_one():
     net = SEBN(parse_spec("goalreached : (| move=1)\n"))
     records = [{"task": {}, "targets": {"goalreached": 1}}] * 3 + [{"task": {}, "targets": {"goalreached": 0}}]
@@ -146,5 +132,5 @@ def test_fit_json_round_trip_and_validation():
 
 def test_unknown_method_is_refused():
     net = SEBN(parse_spec("g : (| move=1)\n"))
-    with pytest.raises(ValueError, match="mle, map, svi, nuts"):
+    with pytest.raises(ValueError, match="mle, map, svi, laplace, nuts"):
         fit(net, [], method="em")

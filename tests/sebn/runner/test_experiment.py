@@ -152,7 +152,7 @@ def test_agent_options_of_the_right_types_pass():
     "options, message",
     [
         ({"delta": "x"}, "sebn's delta takes float, got 'x'"),
-        ({"method": "foo"}, "curriculum sebn-method=foo: method must be one of mle, map, svi, nuts"),
+        ({"method": "foo"}, "curriculum sebn-method=foo: method must be one of mle, map, svi, laplace, nuts"),
         ({"generation_size": 0}, "curriculum sebn-generation_size=0: generation_size and window must be at least 1"),
     ],
 )
