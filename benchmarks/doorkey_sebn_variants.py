@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.doorkey_curricula import agent_options
-from benchmarks.markdown import ROOT, report_table, spread, write_section
+from benchmarks.markdown import ROOT, publish, report_table, spread
 from benchmarks.runs import finished_sweep
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir
@@ -90,9 +90,7 @@ def main() -> None:
         "",
         *rows,
     ]
-    print("\n".join(lines))
-    if not args.quick:
-        write_section("doorkey_v3_sebn_variants", lines)
+    publish("doorkey_v3_sebn_variants", lines, write=not args.quick)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import torch
 
 from agents.ppo import Agent
 from agents.ppo_options import option_networks
-from benchmarks.markdown import ROOT, write_section
+from benchmarks.markdown import ROOT, publish
 from domains.doorkey import TRANSFER_SIZES, make_env
 from sebn.runner.rundir import RunDir, find_runs
 
@@ -101,9 +101,7 @@ def main() -> None:
         "",
         *distance_rows,
     ]
-    print("\n".join(lines))
-    if not args.quick:
-        write_section("doorkey_v3_transfer", lines)
+    publish("doorkey_v3_transfer", lines, write=not args.quick)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,13 @@ def write_section(name: str, lines: list[str], path: Path = ROOT / "BENCHMARKS.m
     print(f"wrote {path}")
 
 
+def publish(name: str, lines: list[str], write: bool = True) -> None:
+    """Print a benchmark's section, and write it into BENCHMARKS.md unless ``write`` is off (a quick run)."""
+    print("\n".join(lines))
+    if write:
+        write_section(name, lines)
+
+
 def spread(values, digits: int = 2) -> str:
     """``median [min, max]`` of a column of results (``never`` for infinities)."""
     import numpy as np
