@@ -24,13 +24,13 @@ Observations are the paper's cardinal sensors, after Lightworld's (Konidaris & B
 for the key, the door and the goal, four sensors each (up, right, down, left), each
 covering the half-plane on its side of the agent. An item ``d`` squares up (``d`` counted
 along the sensor's axis, as Lightworld's sensors compare one coordinate) reads
-:func:`reading` ``(d)`` on the up sensor, whatever its column; an item level with the agent
+:func:`domains.lightworld.reading` ``(d)`` on the up sensor, whatever its column; an item level with the agent
 (same row) lies on neither the up nor the down side, only left or right, and an item up
 and to the right is sensed by both of those sensors, so the four readings place it
 exactly. Nothing hides an item: the split wall does not (the paper's worked example senses
 the goal 4 squares down, past a wall 1 square down), so the direction of every item the
 agent still needs is known in any room. A held key is no longer sensed. The walls keep a
-range finder: in each direction, :func:`reading` of the nearest wall square in the agent's
+range finder: in each direction, the reading of the nearest wall square in the agent's
 row or column (doors are not walls, and let the finder see through). Then 1 if the key is
 held. Readings are in (0, 1]; 0 means nothing on that side.
 
@@ -61,6 +61,7 @@ import gymnasium as gym
 import numpy as np
 
 from domains.grid_paths import DIRECTIONS, manhattan, passable, path_length
+from domains.lightworld import half_plane_readings, range_finder
 from sebn.core.spec import shipped_spec
 from sebn.runner.interface import Domain, run_as_command
 
@@ -77,16 +78,6 @@ UP, RIGHT, DOWN, LEFT, PICK_UP, OPEN = range(6)
 PATIENCE = 50
 HARDEST = {"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}
 TRANSFER_SIZES = (16, 32)
-
-
-def reading(d: int) -> float:
-    """What a sensor reads for an item ``d >= 1`` squares away along its axis.
-
-    Example:
-        >>> [round(reading(d), 3) for d in (1, 4, 8, 30)]
-        [0.875, 0.5, 0.25, 0.067]
-    """
-    return 1 - d / 8 if d <= 4 else 2 / d
 
 
 def valid_tasks() -> list[dict[str, Any]]:
@@ -293,26 +284,12 @@ class DoorKeyEnv(gym.Env):
     def observation(self) -> np.ndarray:
         """The cardinal sensors of the current state, and whether the key is held."""
         obs = np.zeros(self.observation_space.shape, dtype=np.float32)
-        ax, ay = self.agent_pos
         held = None if self.carrying else self.key_pos
-        for group, pos in (
-            (ITEMS.index(Key), held),
-            (ITEMS.index(Door), self.door_pos),
-            (ITEMS.index(Goal), self.goal_pos),
-        ):
-            if pos is None:
-                continue
-            dx, dy = pos[0] - ax, pos[1] - ay
-            for direction, along in enumerate((-dy, dx, dy, -dx)):  # up, right, down, left; y grows downwards
-                if along > 0:
-                    obs[group * 4 + direction] = reading(along)
-        for direction, (dx, dy) in enumerate(DIRECTIONS):
-            x, y, d = ax + dx, ay + dy, 1
-            while 0 <= x < self.size and 0 <= y < self.size:
-                if isinstance(self.grid.get(x, y), Wall):
-                    obs[ITEMS.index(Wall) * 4 + direction] = reading(d)
-                    break
-                x, y, d = x + dx, y + dy, d + 1
+        for kind, pos in ((Key, held), (Door, self.door_pos), (Goal, self.goal_pos)):
+            if pos is not None:
+                obs[ITEMS.index(kind) * 4 : ITEMS.index(kind) * 4 + 4] = half_plane_readings(self.agent_pos, pos)
+        is_wall = lambda x, y: isinstance(self.grid.get(x, y), Wall)  # noqa: E731
+        obs[ITEMS.index(Wall) * 4 : ITEMS.index(Wall) * 4 + 4] = range_finder(self.agent_pos, self.size, is_wall)
         obs[-1] = float(self.carrying)
         return obs
 

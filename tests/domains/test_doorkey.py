@@ -24,10 +24,10 @@ from domains.doorkey import (
     DoorKeyEnv,
     check_task,
     make_env,
-    reading,
     valid_tasks,
 )
 from domains.grid_paths import manhattan, passable, path_length
+from domains.lightworld import reading
 
 
 def cells(env, kind):
