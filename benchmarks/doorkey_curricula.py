@@ -5,7 +5,10 @@ of BENCHMARKS.md.
     .venv/bin/python -m benchmarks.doorkey_curricula --steps 300000 --seeds 10
     .venv/bin/python -m benchmarks.doorkey_curricula --quick       # 2 seeds x 20k steps, print only
 
-Runs go to ``runs/bench-doorkey-v3`` (DoorKey version 3, Lightworld's sensors): an
+    .venv/bin/python -m benchmarks.doorkey_curricula --domain doorkey_sizes --curricula sebn,uniform,target
+
+Runs go to ``runs/bench-doorkey-v3`` (DoorKey version 3, Lightworld's sensors; the sizes
+variant, which also trains in 16x16 rooms, to ``runs/bench-doorkey-sizes``): an
 interrupted benchmark resumes where it stopped and completed runs are not redone
 (``benchmarks.doorkey_sebn_variants`` shares them). Another budget needs its own ``--runs``
 directory (a run directory keeps its step count); each budget has its own section. The
@@ -32,6 +35,13 @@ from sebn.runner.rundir import RunDir, find_runs
 STRICT_THRESHOLD = 0.9
 LATE = 0.8  # "late in training": the last fifth of each run's steps
 EARLY_BUDGETS = (50_000, 100_000, 150_000)  # the paper's jumpstart: success early in training
+RUNS = {"doorkey": "bench-doorkey-v3", "doorkey_sizes": "bench-doorkey-sizes"}
+SECTIONS = {"doorkey": "doorkey_v3_curricula", "doorkey_sizes": "doorkey_sizes_curricula"}
+TITLES = {
+    "doorkey": "DoorKey (version 3: Lightworld sensors) curricula",
+    "doorkey_sizes": "DoorKey with room sizes (`specs/doorkey_sizes.sebn`: 8x8 and 16x16 rooms) curricula",
+}
+UNSEEN = {"doorkey": "unseen 16x16 and 32x32 grids", "doorkey_sizes": "16x16 (a training size) and unseen 32x32 grids"}
 PAPER = (
     "The paper (Fig. 5 and Sec. 4.1) reports a jumpstart of the SEBN curriculum over no curriculum on the hardest "
     "setting, both ending high, and on the unseen 32x32 grid 93% success with SEBN against 82% without a curriculum."
@@ -112,15 +122,20 @@ def main() -> None:
     parser.add_argument("--curricula", default=",".join(curricula_for(has_spec=True)))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--eval-episodes", type=int, default=agent_options(1)["eval_episodes"])
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-doorkey-v3"))
+    parser.add_argument(
+        "--domain", choices=tuple(RUNS), default="doorkey", help="doorkey_sizes: the room's size is an env variable"
+    )
+    parser.add_argument("--runs", help="default: runs/bench-doorkey-v3 (doorkey), runs/bench-doorkey-sizes")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
+    default_runs = str(ROOT / "runs" / RUNS[args.domain])
+    args.runs = args.runs or default_runs
     if args.quick:
-        args.steps, args.seeds, args.runs = 20_000, 2, str(ROOT / "runs" / "bench-doorkey-v3-quick")
+        args.steps, args.seeds, args.runs = 20_000, 2, default_runs + "-quick"
     options = agent_options(args.steps, args.eval_episodes)
     curricula = args.curricula.split(",")
     finished_sweep(
-        "doorkey",
+        args.domain,
         curricula,
         range(args.seeds),
         steps=args.steps,
@@ -129,25 +144,25 @@ def main() -> None:
         agent_options=options,
         progress=False,
     )
-    label_dirs = [Path(args.runs) / "doorkey" / name for name in curricula]
+    label_dirs = [Path(args.runs) / args.domain / name for name in curricula]
     (report,) = summarise(label_dirs)
-    section = f"doorkey_v3_curricula_{args.steps}"
+    section = f"{SECTIONS[args.domain]}_{args.steps}"
     budgets = tuple(b for b in EARLY_BUDGETS if b < args.steps) or (args.steps // 2,)
     figure = ROOT / "benchmarks" / "results" / f"{section}.png"
     lines = [
-        f"## DoorKey (version 3: Lightworld sensors) curricula, {args.steps:,} env steps "
-        "(`benchmarks/doorkey_curricula.py`)",
+        f"## {TITLES[args.domain]}, {args.steps:,} env steps (`benchmarks/doorkey_curricula.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_curricula --steps {args.steps} --seeds {args.seeds}"
+        + (f" --domain {args.domain}" if args.domain != "doorkey" else "")
         + (f" --curricula {args.curricula}" if curricula != list(curricula_for(has_spec=True)) else "")
-        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "")
+        + (f" --runs {args.runs}" if args.runs != default_runs else "")
         + "`; "
         f"{args.seeds} seeds per curriculum, {args.steps:,} env steps each, {args.workers} at a time on the 2 "
         "cores. PPO options "
         "(one actor and critic per target, 4x64 tanh layers, 8 envs x 128 steps); SEBN and anti: generations of 100 "
-        "episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door), "
-        f"{args.eval_episodes} episodes with sampled actions every {options['eval_every']:,} steps; the finished agent "
-        "also on unseen 16x16 and 32x32 grids. Table from `sebn report` (IQM over seeds, 95% stratified bootstrap "
+        "episodes, MLE. Evaluation: the options chained on the hardest setting (distance 0, wall 1, door) in an 8x8 "
+        f"room, {args.eval_episodes} episodes with sampled actions every {options['eval_every']:,} steps; the finished "
+        f"agent also on {UNSEEN[args.domain]}. Table from `sebn report` (IQM over seeds, 95% stratified bootstrap "
         "intervals):",
         "",
         report_table(report),

@@ -55,6 +55,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -78,10 +79,12 @@ UP, RIGHT, DOWN, LEFT, PICK_UP, OPEN = range(6)
 PATIENCE = 50
 HARDEST = {"distance": 0, "wall": 1, "exists_door": 1, "target": "goalreached"}
 TRANSFER_SIZES = (16, 32)
+ROOM_SIZES = (8, 16)  # the sizes variant's ``room`` values 0 and 1 (specs/doorkey_sizes.sebn)
 
 
-def valid_tasks() -> list[dict[str, Any]]:
-    """Every task the env accepts: ``haskey`` and ``dooropened`` only with a door."""
+def valid_tasks(room_sizes: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """Every task the env accepts: ``haskey`` and ``dooropened`` only with a door; with
+    ``room_sizes``, each of them in every room (``room`` indexes ``room_sizes``)."""
     tasks = []
     for distance in (0, 1):
         for wall in (0, 1):
@@ -89,15 +92,27 @@ def valid_tasks() -> list[dict[str, Any]]:
                 for target in TARGETS:
                     if door or target == "goalreached":
                         tasks.append({"distance": distance, "wall": wall, "exists_door": door, "target": target})
+    if room_sizes:
+        return [{**task, "room": room} for room in range(len(room_sizes)) for task in tasks]
     return tasks
 
 
-def check_task(task: Mapping[str, Any]) -> dict[str, Any]:
-    """The task as a plain dict; a clear ``ValueError`` for anything else."""
-    missing = [k for k in (*ENV_VARIABLES, "target") if k not in task]
+def check_task(task: Mapping[str, Any], room_sizes: tuple[int, ...] = ()) -> dict[str, Any]:
+    """The task as a plain dict; a clear ``ValueError`` for anything else. ``room`` is part
+    of a task exactly when the env has ``room_sizes`` (the sizes variant)."""
+    keys = (*ENV_VARIABLES, *(("room",) if room_sizes else ()), "target")
+    missing = [k for k in keys if k not in task]
     if missing:
         raise ValueError(f"DoorKey task {dict(task)} lacks {', '.join(missing)}")
-    clean = {k: task[k] for k in (*ENV_VARIABLES, "target")}
+    unknown = [k for k in task if k not in keys]
+    if unknown:
+        hint = " (room is the doorkey_sizes domain's variable)" if "room" in unknown else ""
+        raise ValueError(f"DoorKey task {dict(task)}: unknown {', '.join(map(str, unknown))}{hint}")
+    clean = {k: task[k] for k in keys}
+    if room_sizes:
+        if clean["room"] not in range(len(room_sizes)):
+            raise ValueError(f"DoorKey task: room must be one of 0..{len(room_sizes) - 1}, got {clean['room']!r}")
+        clean["room"] = int(clean["room"])
     for name in ENV_VARIABLES:
         if clean[name] not in (0, 1):
             raise ValueError(f"DoorKey task: {name} must be 0 or 1, got {clean[name]!r}")
@@ -115,24 +130,28 @@ class DoorKeyEnv(gym.Env):
     Args:
         size: the grid's side, outer walls included (8: a 6x6 room; 32 for transfer).
         render_mode: ``"rgb_array"`` renders with minigrid's tiles.
+        room_sizes: the sizes variant: every task names its ``room``, and the grid's side
+            is ``room_sizes[room]`` (``size`` is then only the side before the first reset).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, size: int = 8, render_mode: str | None = None):
-        if size < 7:
-            raise ValueError(f"DoorKey needs size >= 7 (a 5x5 room), got {size}")
-        self.size, self.render_mode = size, render_mode
+    def __init__(self, size: int = 8, render_mode: str | None = None, room_sizes: tuple[int, ...] = ()):
+        if min((size, *room_sizes)) < 7:
+            raise ValueError(f"DoorKey needs size >= 7 (a 5x5 room), got {min((size, *room_sizes))}")
+        self.size, self.render_mode, self.room_sizes = size, render_mode, tuple(room_sizes)
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(len(ITEMS) * 4 + 1,), dtype=np.float32)
         self.action_space = gym.spaces.Discrete(6)
-        self.task = dict(HARDEST)
+        self.task = dict(HARDEST, room=0) if room_sizes else dict(HARDEST)
 
     # --- layout ------------------------------------------------------------------------
 
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
         super().reset(seed=seed)
         if options and "task" in options:
-            self.task = check_task(options["task"])
+            self.task = check_task(options["task"], self.room_sizes)
+        if self.room_sizes:
+            self.size = self.room_sizes[self.task["room"]]
         for _ in range(1000):
             if self._generate():
                 break
@@ -336,22 +355,30 @@ class OptionEnv(gym.Wrapper):
         return self._with_option(obs), reward, terminated, truncated, info
 
 
-def make_env(index: int, size: int = 8) -> gym.Env:
-    """Training env ``index`` (tasks come through reset options); ``-1``: the evaluation
-    env, the options chained on the hardest task."""
-    env = DoorKeyEnv(size=size)
-    return OptionEnv(env, chain=index < 0)
+def make_env(index: int, size: int = 8, room_sizes: tuple[int, ...] = ()) -> gym.Env:
+    """Training env ``index`` (tasks come through reset options; with ``room_sizes`` they
+    name their room); ``-1``: the evaluation env, the options chained on the hardest task in
+    a ``size`` grid."""
+    if index < 0:
+        return OptionEnv(DoorKeyEnv(size=size), chain=True)
+    return OptionEnv(DoorKeyEnv(size=size, room_sizes=room_sizes))
 
 
 def domain(name: str = "doorkey"):
-    """The DoorKey domain for the runner."""
+    """The DoorKey domain for the runner: ``doorkey`` trains in 8x8 rooms, as the paper;
+    ``doorkey_sizes`` (``specs/doorkey_sizes.sebn``) also in 16x16 rooms, the env variable
+    ``room``. Both evaluate on the hardest setting in an 8x8 room and transfer to 16x16 and
+    32x32 (for ``doorkey_sizes`` only 32x32 is unseen)."""
+    rooms = ROOM_SIZES if name == "doorkey_sizes" else ()
+    room = {"room": 0} if rooms else {}
     return Domain(
         name=name,
-        spec=shipped_spec("doorkey"),
-        tasks=valid_tasks(),
-        evaluation=dict(HARDEST),
-        target_tasks=[dict(HARDEST, target=target) for target in TARGETS],  # the options the evaluation chains
-        make_env=make_env,
+        spec=shipped_spec(name),
+        tasks=valid_tasks(rooms),
+        evaluation=dict(HARDEST, **room),
+        # the options the evaluation chains
+        target_tasks=[dict(HARDEST, **room, target=target) for target in TARGETS],
+        make_env=partial(make_env, room_sizes=rooms),
         final_envs={
             "hardest": lambda: make_env(-1),
             **{f"transfer_{n}x{n}": lambda n=n: make_env(-1, size=n) for n in TRANSFER_SIZES},

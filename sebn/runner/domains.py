@@ -14,6 +14,7 @@ from sebn.runner.interface import Domain, ExperimentError
 
 DOMAINS = {
     "doorkey": "domains.doorkey",
+    "doorkey_sizes": "domains.doorkey",
     "bipedalwalker": "domains.bipedalwalker",
     "robosuite_door": "domains.robosuite_door",
     "pointmaze": "domains.pointmaze",

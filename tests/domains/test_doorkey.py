@@ -21,6 +21,7 @@ from domains.doorkey import (
     OPEN,
     PATIENCE,
     PICK_UP,
+    ROOM_SIZES,
     DoorKeyEnv,
     check_task,
     make_env,
@@ -227,6 +228,12 @@ def test_bad_tasks_are_refused_clearly():
         check_task({"distance": 0, "wall": 2, "exists_door": 1, "target": "haskey"})
     with pytest.raises(ValueError, match="lacks distance"):
         check_task({"wall": 0, "exists_door": 1, "target": "haskey"})
+    with pytest.raises(ValueError, match="unknown room .*doorkey_sizes"):
+        check_task(dict(HARDEST, room=1))
+    with pytest.raises(ValueError, match="lacks room"):
+        check_task(HARDEST, ROOM_SIZES)
+    with pytest.raises(ValueError, match="room must be one of 0..1"):
+        check_task(dict(HARDEST, room=2), ROOM_SIZES)
 
 
 @pytest.mark.parametrize("size", [8, 32])
@@ -339,3 +346,35 @@ def test_no_curriculum_trains_every_option_the_evaluation_chains():
     assert all({k: v for k, v in t.items() if k != "target"} == hardest_setting for t in tasks)
     assert [t["target"] for t in tasks] == ["haskey", "dooropened", "goalreached"] * 2  # the chain's order, evenly
     assert all(t in valid_tasks() for t in tasks)
+
+
+# --- the sizes variant: the room's size is part of the task ---------------------------------
+
+
+@pytest.mark.parametrize("room", range(len(ROOM_SIZES)))
+def test_the_sizes_variant_lays_every_task_out_in_its_room(room):
+    env = DoorKeyEnv(room_sizes=ROOM_SIZES)
+    for task in valid_tasks(ROOM_SIZES):
+        if task["room"] == room:
+            _, info = env.reset(seed=3, options={"task": task})
+            assert env.size == ROOM_SIZES[room] and env.grid.width == ROOM_SIZES[room]
+            assert info["task"] == task
+            assert solve(env)[1]
+
+
+def test_the_sizes_domain_trains_in_both_rooms_and_evaluates_the_papers():
+    from sebn.runner.experiment import build_curriculum, load_domain
+
+    domain = load_domain("doorkey_sizes")
+    assert {t["room"] for t in domain.tasks} == {0, 1} and len(domain.tasks) == 2 * len(valid_tasks())
+    assert [t["room"] for t in domain.target_tasks] == [0, 0, 0]
+    curriculum = build_curriculum(domain, "uniform", seed=0, options={})
+    env = domain.make_env(0)
+    sizes = set()
+    for task in curriculum.sample(40):
+        env.reset(seed=0, options={"task": task})
+        sizes.add(env.unwrapped.size)
+    assert sizes == set(ROOM_SIZES)
+    evaluation = domain.final_envs["hardest"]()
+    evaluation.reset(seed=0)
+    assert evaluation.unwrapped.size == 8 and evaluation.unwrapped.task == HARDEST
