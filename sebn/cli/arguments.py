@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from sebn.core import FIT_METHODS
-from sebn.curricula.registry import GRADIENT_SOURCES, REWARDS
+from sebn.curricula.registry import GRADIENT_SOURCES, REWARDS, WEIGHTINGS
 
 
 class UsageError(Exception):
@@ -91,6 +91,7 @@ CURRICULUM_FLAGS = {
     "window": ("--window", None),
     "delta": ("--delta", None),
     "method": ("--fit-method", None),
+    "weighting": ("--weighting", None),
     "teacher_updates": ("--teacher-updates", 1),
     "batch_size": ("--teacher-batch", 16),
     "gradients": ("--gradients", "actor"),
@@ -113,7 +114,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--fit-method",
         dest="method",
         choices=FIT_METHODS,
-        help="how theta is fit each generation (default mle; svi/nuts use the posterior predictive)",
+        help="how theta is fit each generation (default mle; svi/laplace/nuts use the posterior predictive)",
+    )
+    sebn_group.add_argument(
+        "--weighting",
+        choices=WEIGHTINGS,
+        help="how a task's change is measured (default point, the paper's; expected and thompson use the posteriors "
+        "of both generations and need --fit-method svi, laplace or nuts)",
     )
     teacher = parser.add_argument_group("gradient-norm teacher (gradient)")
     teacher.add_argument(

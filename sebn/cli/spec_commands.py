@@ -85,6 +85,8 @@ def fit(args) -> int:
     net = _network(args.spec)
     try:
         records = read_jsonl(args.episodes)
+        if not records:
+            raise UsageError(f"{args.episodes} holds no episodes")
         result = fit(
             net,
             records,
@@ -114,8 +116,27 @@ def fit(args) -> int:
         f"log-likelihood {result.log_likelihood:.2f}"
     )
     print(_theta_table(net, result))
+    print(_data_identifiability(net, records))
     print(f"wrote {args.output}")
     return 0
+
+
+def _data_identifiability(net, records) -> str:
+    """Which functionals of theta these rollouts cannot separate (``sebn check`` asks the
+    same of the spec, as if every setting and target were observed)."""
+    from sebn.core.check import data_identifiability
+    from sebn.core.records import observations
+
+    report = data_identifiability(net, *observations(net, records))
+    lines = [f"theta: {len(report.parameters)} free parameters, {report.rank} identifiable from these rollouts"]
+    if report.unidentified:
+        lines += [f"warning: these rollouts cannot identify {u}" for u in report.unidentified]
+        lines.append(
+            "  (the data are flat along these directions: a point fit picked one value of each; a posterior "
+            "(--method svi, laplace or nuts) shows their spread; rollouts in more settings or of more targets "
+            "can separate them; sebn check tells whether any data can)"
+        )
+    return "\n".join(lines)
 
 
 def _progress(method: str):
@@ -141,8 +162,14 @@ def _theta_table(net, result) -> str:
     return "\n".join(lines)
 
 
+INTERVAL = (0.05, 0.95)
+"""The posterior interval ``sebn score`` prints for a fit with draws: 90%, equal-tailed."""
+
+
 def score(args) -> int:
-    from sebn.core.fit import rates_from_json
+    import torch
+
+    from sebn.core.fit import draws_from_json, rates_from_json
     from sebn.core.inference import score
 
     net = _network(args.spec)
@@ -152,23 +179,35 @@ def score(args) -> int:
         raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
     try:
         rates = rates_from_json(net, data, args.fit)
+        draws, rate_draws = draws_from_json(net, data, args.fit)
     except ValueError as err:
         raise UsageError(str(err)) from None
     settings = net.settings()
-    probs = score(net, theta, settings, rates)
-    rows = [
-        {"env": net.describe_setting(settings[i]), "target": name, "p": float(probs[i, t])}
-        for i in range(len(settings))
-        for t, name in enumerate(net.targets)
-        if args.target in (None, name)
-    ]
+    if draws is None:
+        probs, intervals = score(net, theta, settings, rates), None
+    else:  # the posterior predictive mean and an equal-tailed interval over the draws
+        sampled = score(net, draws, settings, rate_draws if rate_draws is not None else rates)
+        probs, intervals = sampled.mean(0), torch.quantile(sampled, torch.tensor(INTERVAL, dtype=sampled.dtype), dim=0)
+    rows = []
+    for i in range(len(settings)):
+        for t, name in enumerate(net.targets):
+            if args.target in (None, name):
+                row = {"env": net.describe_setting(settings[i]), "target": name, "p": float(probs[i, t])}
+                if intervals is not None:
+                    row["p_low"], row["p_high"] = float(intervals[0, i, t]), float(intervals[1, i, t])
+                rows.append(row)
     if args.top:
         rows = sorted(rows, key=lambda r: -r["p"])[: args.top]
     if args.json:
         print(json.dumps(rows))
         return 0
-    header = list(net.env) + ["target", "p"]
-    table = [[str(r["env"][v]) for v in net.env] + [r["target"], f"{r['p']:.4f}"] for r in rows]
+    header = list(net.env) + ["target", "p"] + (["90% interval"] if intervals is not None else [])
+    table = [
+        [str(r["env"][v]) for v in net.env]
+        + [r["target"], f"{r['p']:.4f}"]
+        + ([f"[{r['p_low']:.4f}, {r['p_high']:.4f}]"] if intervals is not None else [])
+        for r in rows
+    ]
     widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(header)]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for row in table:

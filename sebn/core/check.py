@@ -123,10 +123,19 @@ def log_tails(net: SEBN, theta) -> torch.Tensor:
     return torch.cat(columns, dim=-1)
 
 
-def identifiability(net: SEBN, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def identifiability(
+    net: SEBN, seed: int = 0, settings: torch.Tensor | None = None, targets: list[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Bases (rows, reduced echelon form) of the identifiable and the unidentifiable
-    linear functionals of the log-tail coordinates, from the Jacobian's row and null spaces."""
-    terms = _joint_success_terms(net)
+    linear functionals of the log-tail coordinates, from the Jacobian's row and null spaces.
+
+    Args:
+        net: the network.
+        seed: seeds the generic points the Jacobian is taken at.
+        settings: the env settings outcomes come from (``[n, n_env]``; every setting by default).
+        targets: indices of the targets observed (all by default).
+    """
+    terms = _joint_success_terms(net, settings, targets)
     generator = torch.Generator().manual_seed(seed)
     best = None
     for _ in range(2):  # two generic points guard against an unlucky one
@@ -140,11 +149,37 @@ def identifiability(net: SEBN, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return np.array(_rref(vh[:rank])), np.array(_rref(vh[rank:]))
 
 
-def _joint_success_terms(net: SEBN) -> Terms:
-    settings = net.settings()
+def data_identifiability(net: SEBN, settings: torch.Tensor, observed: torch.Tensor, seed: int = 0) -> Report:
+    """What rollouts can identify: the functionals of theta that outcomes in these settings,
+    of the targets these rollouts observe, cannot pin down however many there are.
+
+    Args:
+        net: the network.
+        settings: ``[n, n_env]`` each rollout's setting (:func:`sebn.core.records.observations`).
+        observed: ``[n, m]`` each rollout's target outcomes (``-1``: not observed).
+        seed: as for :func:`identifiability`.
+    """
+    report = Report(parameters=parameter_names(net))
+    informative = (observed >= 0).any(dim=1)
+    targets = [t for t in range(len(net.targets)) if bool((observed[:, t] >= 0).any())]
+    if not report.parameters or not targets:
+        report.unidentified = [] if not report.parameters else ["every parameter: no target outcome observed"]
+        return report
+    identified, unidentified = identifiability(net, seed, torch.unique(settings[informative], dim=0), targets)
+    report.rank = len(identified)
+    report.unidentified = [_describe(row, report.parameters) for row in unidentified]
+    return report
+
+
+def _joint_success_terms(net: SEBN, settings: torch.Tensor | None = None, targets: list[int] | None = None) -> Terms:
+    settings = net.settings() if settings is None else settings
     levels, parents = net.requirements(settings)
-    m = len(net.targets)
-    sets = [list(c) for size in range(1, min(m, MAX_JOINT_TARGETS) + 1) for c in itertools.combinations(range(m), size)]
+    targets = list(range(len(net.targets))) if targets is None else targets
+    sets = [
+        list(c)
+        for size in range(1, min(len(targets), MAX_JOINT_TARGETS) + 1)
+        for c in itertools.combinations(targets, size)
+    ]
     return Terms.stack([compile_pattern(net, levels, parents, ones, []) for ones in sets])
 
 

@@ -40,6 +40,8 @@ from sebn.core.posterior import Progress, default_priors, laplace, parameters, s
 from sebn.core.records import as_lists, observations
 
 METHODS = FIT_METHODS
+FIT_FILE_VERSION = 2
+"""The fit file's format: 2 added the optional ``rate_draws`` (1: ``theta``, ``draws``, ``rates``)."""
 
 
 @dataclass
@@ -91,7 +93,9 @@ class SufficientStats:
 class FitResult:
     """A fitted network: point theta, optional posterior draws, and what it was fit on.
 
-    ``to_json`` writes the theta/fit file (``sebn fit -o``; the README's file formats).
+    ``to_json`` writes the theta/fit file (``sebn fit -o``; the README's file formats):
+    ``draws`` holds theta's posterior draws, ``rate_draws`` the rates' when they were fit
+    by a posterior method.
     """
 
     theta: dict[str, torch.Tensor]
@@ -101,10 +105,11 @@ class FitResult:
     n_groups: int
     rates: dict[str, dict[str, float]] = field(default_factory=dict)
     draws: dict[str, torch.Tensor] | None = None
+    rate_draws: dict[str, dict[str, list[float]]] | None = None
 
     def to_json(self) -> dict:
         data = {
-            "version": 1,
+            "version": FIT_FILE_VERSION,
             "theta": as_lists(self.theta),
             "method": self.method,
             "log_likelihood": self.log_likelihood,
@@ -113,6 +118,8 @@ class FitResult:
         }
         if self.draws is not None:
             data["draws"] = as_lists(self.draws)
+        if self.rate_draws is not None:
+            data["rate_draws"] = self.rate_draws
         return data
 
 
@@ -154,16 +161,22 @@ def fit(
     stats = records if isinstance(records, SufficientStats) else SufficientStats.from_records(net, records)
     if method in ("mle", "map"):
         theta, rates = _optimise(net, stats, concentration if method == "map" else None, fit_rates)
-        draws = None
+        draws = draw_rates = None
     else:
-        theta, rates, draws = _posterior(
+        theta, rates, draws, draw_rates = _posterior(
             net, stats, method, concentration, fit_rates, num_samples, warmup_steps, svi_steps, chains, seed, progress
         )
     loglik = float(stats.log_likelihood(net, theta, rates)[0])
     rate_table = {}
     if fit_rates:
         rate_table = {t: {"success": float(rates[0][i]), "slip": float(rates[1][i])} for i, t in enumerate(net.targets)}
-    return FitResult(theta, method, loglik, stats.n_records, stats.n_groups, rate_table, draws)
+    rate_draws = None
+    if draw_rates is not None:
+        rate_draws = {
+            t: {"success": draw_rates[0][:, i].tolist(), "slip": draw_rates[1][:, i].tolist()}
+            for i, t in enumerate(net.targets)
+        }
+    return FitResult(theta, method, loglik, stats.n_records, stats.n_groups, rate_table, draws, rate_draws)
 
 
 # --- point estimates ---------------------------------------------------------------------
@@ -237,7 +250,11 @@ def _posterior(
     priors = default_priors(net, concentration, fit_rates)
     if method == "nuts":
         pyro.set_rng_seed(seed)
-        kernel = NUTS(lambda: stats_model(net, stats, concentration, fit_rates))
+        # JIT: the model's trace is the same at every step; compiling it took NUTS from 36 s to 22 s
+        # (2,000 rollouts of doorkey.sebn, 500 warm-up steps + 1,000 draws; BENCHMARKS.md)
+        kernel = NUTS(
+            lambda: stats_model(net, stats, concentration, fit_rates), jit_compile=True, ignore_jit_warnings=True
+        )
         mcmc = MCMC(
             kernel,
             num_samples=num_samples,
@@ -267,7 +284,7 @@ def _posterior(
         draws, draw_rates = found.theta, found.rates
     theta = {name: d.mean(0) for name, d in draws.items()}
     rates = None if draw_rates is None else tuple(r.mean(0) for r in draw_rates)
-    return theta, rates, draws
+    return theta, rates, draws, draw_rates
 
 
 def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -280,11 +297,17 @@ def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple
     if not table:
         return None
     try:
-        return tuple(torch.tensor([float(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip"))
+        success, slip = (
+            torch.tensor([float(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip")
+        )
     except (KeyError, TypeError, ValueError):
         raise ValueError(
             f"{source}: 'rates' must give success and slip for every target ({', '.join(net.targets)})"
         ) from None
+    bad = [t for t, a, b in zip(net.targets, success.tolist(), slip.tolist()) if not 0 < b < a < 1]
+    if bad:
+        raise ValueError(f"{source}: the rates of {', '.join(bad)} must have 0 < slip < success < 1")
+    return success, slip
 
 
 def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dict[str, torch.Tensor]:
@@ -309,10 +332,59 @@ def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dic
             probs = torch.tensor(theta[name], dtype=DTYPE)
         except (TypeError, ValueError):
             raise ValueError(f"{source}: theta['{name}'] must be a list of {levels} numbers") from None
-        if probs.shape != (levels,) or (probs < 0).any() or abs(float(probs.sum()) - 1) > SUM_TOLERANCE:
+        if (
+            probs.shape != (levels,)
+            or not torch.isfinite(probs).all()
+            or (probs < 0).any()
+            or abs(float(probs.sum()) - 1) > SUM_TOLERANCE
+        ):
             raise ValueError(
                 f"{source}: theta['{name}'] must be {levels} probabilities summing to 1 (levels "
                 f"0..{levels - 1}), got {theta[name]}"
             )
         out[name] = probs
     return out
+
+
+def draws_from_json(net: SEBN, data: Mapping, source: str = "fit file"):
+    """A posterior fit file's draws: theta (name -> ``[S, levels]``) and rates
+    (``(success[S, m], slip[S, m])`` or ``None``), or ``(None, None)`` for a point fit.
+
+    Raises:
+        ValueError: naming the file and what is wrong (a newer format, a draw that is not
+            a distribution over the competency's levels, rates outside ``0 < slip < success < 1``).
+    """
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version > FIT_FILE_VERSION:
+        raise ValueError(f"{source}: format version {version!r}; this sebn reads up to {FIT_FILE_VERSION}")
+    if data.get("draws") is None:
+        return None, None
+    draws = {}
+    for name, levels in zip(net.base, net.n_levels):
+        try:
+            values = torch.tensor(data["draws"][name], dtype=DTYPE)
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{source}: draws['{name}'] must be a list of draws of {levels} numbers") from None
+        if values.dim() != 2 or values.shape[1] != levels or len(values) == 0:
+            raise ValueError(f"{source}: draws['{name}'] must be a list of draws of {levels} numbers")
+        if not torch.isfinite(values).all() or (values < 0).any() or ((values.sum(1) - 1).abs() > SUM_TOLERANCE).any():
+            raise ValueError(f"{source}: every draw of '{name}' must be {levels} probabilities summing to 1")
+        draws[name] = values
+    sizes = {len(v) for v in draws.values()}
+    table = data.get("rate_draws")
+    if table is None:
+        rates = None
+    else:
+        try:
+            rates = tuple(torch.tensor([table[t][k] for t in net.targets], dtype=DTYPE).T for k in ("success", "slip"))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(
+                f"{source}: 'rate_draws' must give success and slip draws for every target ({', '.join(net.targets)})"
+            ) from None
+        success, slip = rates
+        if not (torch.isfinite(success).all() and (slip > 0).all() and (slip < success).all() and (success < 1).all()):
+            raise ValueError(f"{source}: every rate draw must have 0 < slip < success < 1")
+        sizes.add(len(success))
+    if len(sizes) != 1:
+        raise ValueError(f"{source}: the draws disagree on their number ({', '.join(map(str, sorted(sizes)))})")
+    return draws, rates

@@ -33,6 +33,9 @@ REWARDS = ("mean_norm", "sum_norm")
 """The gradient-norm teacher's rewards (the gradient-norm paper's two)."""
 GRADIENT_SOURCES = ("actor", "critic", "both")
 """Whose gradients a feeder collects for the gradient-norm teacher."""
+WEIGHTINGS = ("point", "expected", "thompson")
+"""How the SEBN curriculum measures a task's change in predicted success
+(:func:`sebn.curricula.sebn.predicted_change`)."""
 
 Needs = Literal["spec", "space", "any"]
 

@@ -2,6 +2,10 @@
 theta after each, and a task distribution weighted by how much each task's predicted
 success changed (``w = |P_g - P_{g-1}| + delta``; ``anti``: ``1 - |...| + delta``).
 
+How the change is measured is the ``weighting`` (:data:`WEIGHTINGS`): the paper's
+``point`` compares two fits; ``expected`` and ``thompson`` use the posteriors of both
+generations (:func:`predicted_change`).
+
 Example:
     >>> from sebn.core.network import SEBN
     >>> from sebn.core.spec import parse_spec
@@ -21,13 +25,68 @@ from typing import Any
 import numpy as np
 import torch
 
-from sebn.core import FIT_METHODS
+from sebn.core import FIT_METHODS, POINT_METHODS
 from sebn.core.fit import fit
 from sebn.core.inference import Scorer
 from sebn.core.network import DTYPE, SEBN
 from sebn.core.records import as_lists
 from sebn.core.search import EXHAUSTIVE_LIMIT, sample_search
 from sebn.curricula.base import BaseCurriculum, Episode, Setting, TaskSpace
+from sebn.curricula.registry import WEIGHTINGS
+
+
+def predicted_change(before: np.ndarray, after: np.ndarray, weighting: str, rng: np.random.Generator) -> np.ndarray:
+    """Each task's change in predicted success between two generations.
+
+    Args:
+        before, after: ``[S, T]`` predicted success of ``T`` tasks under ``S`` posterior
+            draws of theta (``S = 1`` for a point fit), generation ``g-1`` and ``g``.
+        weighting: ``"point"``: ``|mean(after) - mean(before)|``, the paper's change of the
+            (posterior-mean) predictions; ``"expected"``: ``E|P_g - P_{g-1}|`` with the two
+            generations' posteriors independent, averaged exactly over every pair of one
+            draw of each: a change the posterior is unsure of counts as much as that
+            uncertainty says it may be (so a task whose posterior did not move still weighs
+            the posterior's own spread, ``E|X - X'|``);
+            ``"thompson"``: ``|P_g - P_{g-1}|`` of one draw of each, chosen by ``rng`` (one
+            pair for every task, so the sample is one coherent network per generation).
+        rng: draws ``thompson``'s pair.
+
+    Example:
+        >>> before = np.array([[0.2, 0.6], [0.4, 0.4]])  # two draws (rows) of two tasks
+        >>> after = np.array([[0.5, 0.5], [0.5, 0.5]])
+        >>> [predicted_change(before, after, weighting, None).round(2).tolist() for weighting in ("point", "expected")]
+        [[0.2, 0.0], [0.2, 0.1]]
+    """
+    if weighting == "point":
+        return np.abs(after.mean(0) - before.mean(0))
+    if weighting == "expected":
+        return np.array([mean_absolute_difference(a, b) for a, b in zip(after.T, before.T)])
+    if weighting == "thompson":
+        return np.abs(after[rng.integers(len(after))] - before[rng.integers(len(before))])
+    raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
+
+
+def mean_absolute_difference(x: np.ndarray, y: np.ndarray) -> float:
+    """``mean |x_i - y_j|`` over every pair, in ``O((n + m) log m)`` by sorting ``y``.
+
+    Example:
+        >>> mean_absolute_difference(np.array([0.0, 1.0]), np.array([0.5, 1.0]))
+        0.5
+    """
+    y = np.sort(y)
+    prefix = np.concatenate([[0.0], np.cumsum(y)])
+    below = np.searchsorted(y, x)  # how many y lie below each x
+    total = below * x - prefix[below] + (prefix[-1] - prefix[below]) - (len(y) - below) * x
+    return float(total.sum() / (len(x) * len(y)))
+
+
+def prior_draws(net: SEBN, concentration: float, n: int, seed: int) -> dict[str, torch.Tensor]:
+    """``n`` draws of theta from the symmetric Dirichlet prior (generation 0's posterior)."""
+    rng = np.random.default_rng(seed)
+    return {
+        name: torch.tensor(rng.dirichlet(np.full(levels, float(concentration)), size=n), dtype=DTYPE)
+        for name, levels in zip(net.base, net.n_levels)
+    }
 
 
 def uniform_theta(net: SEBN) -> dict[str, torch.Tensor]:
@@ -45,7 +104,9 @@ class SEBNCurriculum(BaseCurriculum):
         w(task) = |P_g(task) - P_{g-1}(task)| + delta      (anti: 1 - |...| + delta)
         p_{g+1} = w / sum(w)
 
-    ``P_0`` comes from the prior mean theta (all levels equally likely). Candidates are
+    with ``|P_g - P_{g-1}|`` measured as ``weighting`` says (:func:`predicted_change`).
+    ``P_0`` comes from the prior: its mean theta (all levels equally likely) for ``point``,
+    its draws for the posterior weightings. Candidates are
     every task when the space has at most ``exhaustive_limit`` tasks, otherwise the
     ``keep`` best found by :func:`sebn.core.search.sample_search` each generation; the tasks
     not enumerated then keep, together, the weight they would have in the exhaustive
@@ -60,15 +121,20 @@ class SEBNCurriculum(BaseCurriculum):
         anti: the anti-curriculum (favour tasks whose prediction changed least).
         initial: ``"uniform"`` or ``"easy"`` (``p_0`` proportional to ``P_0``: tasks the
             spec predicts easier for a novice come up more often).
-        method: how theta is fit: ``"mle"``/``"map"`` (a point), ``"svi"``/``"nuts"``
-            (posterior draws; ``P_g`` is then the posterior predictive mean).
+        method: how theta is fit: ``"mle"``/``"map"`` (a point), ``"svi"``,
+            ``"laplace"``, ``"nuts"`` (posterior draws; for ``point`` ``P_g`` is then the
+            posterior predictive mean).
+        weighting: ``"point"`` (the paper's), ``"expected"`` or ``"thompson"``; the last two
+            need a posterior ``method``. Each generation logs the change it used, the point
+            change beside it, and the posterior's spread (``sd`` of ``P_g`` over the draws).
         window: generations of episodes each fit uses (1: only the latest; the student
             changes, so older rollouts describe a different agent).
-        concentration: Dirichlet concentration for ``map``/``svi``/``nuts``.
+        concentration: Dirichlet concentration for ``map`` and the posteriors.
         exhaustive_limit: the largest task space scored exhaustively.
         keep: candidates kept by the search.
         search_samples: root-to-leaf samples of the search.
-        fit_options: passed to :func:`sebn.core.fit.fit` (e.g. ``svi_steps``, ``num_samples``).
+        fit_options: passed to :func:`sebn.core.fit.fit` (e.g. ``svi_steps``, ``num_samples``:
+            also the number of prior draws of generation 0).
         seed: seeds sampling, the search and the Bayesian fits.
     """
 
@@ -83,6 +149,7 @@ class SEBNCurriculum(BaseCurriculum):
         anti: bool = False,
         initial: str = "uniform",
         method: str = "mle",
+        weighting: str = "point",
         window: int = 1,
         concentration: float = 1.0,
         exhaustive_limit: int = EXHAUSTIVE_LIMIT,
@@ -100,9 +167,16 @@ class SEBNCurriculum(BaseCurriculum):
             raise ValueError(f"initial must be 'uniform' or 'easy', not {initial!r}")
         if method not in FIT_METHODS:
             raise ValueError(f"method must be one of {', '.join(FIT_METHODS)}, not {method!r}")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
+        if weighting != "point" and method in POINT_METHODS:
+            raise ValueError(
+                f"weighting {weighting!r} compares posteriors, and method {method!r} fits a point: "
+                "choose method svi, laplace (the fastest) or nuts"
+            )
         self.net, self.space = net, space or TaskSpace(net)
         self.generation_size, self.delta, self.anti, self.initial = generation_size, delta, anti, initial
-        self.method, self.window, self.concentration = method, window, concentration
+        self.method, self.weighting, self.window, self.concentration = method, weighting, window, concentration
         self.keep, self.search_samples, self.fit_options, self.seed = (
             keep,
             search_samples,
@@ -118,17 +192,19 @@ class SEBNCurriculum(BaseCurriculum):
         self.generation = 0
         self.theta = uniform_theta(net)
         self.draws: dict[str, torch.Tensor] | None = None
+        if weighting != "point":
+            self.draws = prior_draws(net, concentration, self.fit_options.get("num_samples", 1000), seed)
         self.pending: list[dict] = []
         self.recent: list[list[dict]] = []
         if self.exhaustive:
             self.settings, self.target_index = self.space.all()
             unique, self._row = torch.unique(self.settings, dim=0, return_inverse=True)
             self._scorer = Scorer(net, unique)
-            self.predicted = self._predict(self.theta)
+            self.predictions = self._predict(self._fitted())
             self.p = self._initial_distribution()
         else:
             self.settings = self.target_index = None
-            self.predicted = self.p = None
+            self.predictions = self.p = None
         self.p_rest = 0.0
 
     @classmethod
@@ -181,9 +257,7 @@ class SEBNCurriculum(BaseCurriculum):
                 self.target_index = torch.tensor(candidates["targets"], dtype=torch.long)
         self.p = None if state["p"] is None else np.asarray(state["p"], dtype=float)
         self.p_rest = float(state["p_rest"])
-        self.predicted = (
-            self._predict(self.draws if self.draws is not None else self.theta) if self.exhaustive else None
-        )
+        self.predictions = self._predict(self._fitted()) if self.exhaustive else None
 
     # --- generations ----------------------------------------------------------------
 
@@ -199,11 +273,10 @@ class SEBNCurriculum(BaseCurriculum):
             seed=self.seed + self.generation,
             **self.fit_options,
         )
-        previous = self.draws if self.draws is not None else self.theta
+        previous = self._fitted()
         current = result.draws if result.draws is not None else result.theta
         if self.exhaustive:
-            new_predicted = self._predict(current)
-            change = np.abs(new_predicted - self.predicted)
+            before, after = self.predictions, self._predict(current)
             rest = 0.0
             extra = {}
         else:
@@ -218,12 +291,19 @@ class SEBNCurriculum(BaseCurriculum):
                 rng=self.rng,
             )
             self.settings, self.target_index = found.settings, found.target_index
-            new_predicted = found.after
-            change = np.abs(new_predicted - found.before)
+            if self.weighting == "point":
+                before, after = found.before[None], found.after[None]
+            else:  # the search ranks by the point change; the kept candidates are weighted by the posteriors
+                scorer, row = self._scorer_for(self.settings)
+                before, after = self._predict(previous, scorer, row), self._predict(current, scorer, row)
             # The tasks not enumerated keep the weight of an average task, as they would
             # have in the exhaustive distribution; drawn uniformly, they share that mass.
-            rest = (len(self.space) - len(change)) * (found.mean_fitness + self.delta)
+            rest = (len(self.space) - len(self.settings)) * (found.mean_fitness + self.delta)
             extra = {"mean_fitness": found.mean_fitness}
+        change = predicted_change(before, after, self.weighting, self.rng)
+        if self.weighting != "point":
+            extra["point_change"] = predicted_change(before, after, "point", self.rng).tolist()
+        spread = after.std(0)
         weights = self._fitness(change) + self.delta
         total = weights.sum() + rest
         if total > 0:
@@ -232,7 +312,7 @@ class SEBNCurriculum(BaseCurriculum):
             self.p = np.full(len(weights), 1.0 / len(self.space))
             self.p_rest = float(1.0 - len(weights) / len(self.space))
         self.theta, self.draws = result.theta, result.draws
-        self.predicted = new_predicted if self.exhaustive else None
+        self.predictions = after if self.exhaustive else None
         self.generation += 1
         self.log.append(
             {
@@ -243,12 +323,13 @@ class SEBNCurriculum(BaseCurriculum):
                 "tasks": self.space.tasks(self.settings, self.target_index),
                 "p": self.p.tolist(),
                 "p_rest": self.p_rest,
-                "predicted": new_predicted.tolist(),
+                "predicted": after.mean(0).tolist(),
                 "change": change.tolist(),
+                "spread": spread.tolist(),
                 **extra,
             }
         )
-        self._log_scalars(result)
+        self._log_scalars(result, spread)
 
     def _fitness(self, change: np.ndarray) -> np.ndarray:
         return 1.0 - change if self.anti else change
@@ -258,16 +339,32 @@ class SEBNCurriculum(BaseCurriculum):
             return np.full(len(self.predicted), 1.0 / len(self.predicted))
         return self.predicted / self.predicted.sum()
 
-    def _predict(self, theta: Mapping[str, torch.Tensor]) -> np.ndarray:
-        """``P(target | env)`` of every task (posterior predictive mean for draws)."""
-        probs = self._scorer(theta, validate=False)
-        if probs.dim() == 3:
-            probs = probs.mean(0)
-        return probs[self._row, self.target_index].numpy()
+    @property
+    def predicted(self) -> np.ndarray | None:
+        """Every task's predicted success (the posterior predictive mean for draws), when
+        the space is enumerated."""
+        return None if self.predictions is None else self.predictions.mean(0)
 
-    def _log_scalars(self, result) -> None:
+    def _fitted(self) -> Mapping[str, torch.Tensor]:
+        """The latest generation's posterior draws, or its point theta."""
+        return self.draws if self.draws is not None else self.theta
+
+    def _scorer_for(self, settings: torch.Tensor) -> tuple[Scorer, torch.Tensor]:
+        unique, row = torch.unique(settings, dim=0, return_inverse=True)
+        return Scorer(self.net, unique), row
+
+    def _predict(self, theta: Mapping[str, torch.Tensor], scorer: Scorer | None = None, row=None) -> np.ndarray:
+        """``[S, T]``: ``P(target | env)`` of every candidate task under each of ``S`` draws of
+        theta (``S = 1`` for a point)."""
+        scorer, row = (self._scorer, self._row) if scorer is None else (scorer, row)
+        probs = scorer(theta, validate=False)
+        if probs.dim() == 2:
+            probs = probs[None]
+        return probs[:, row, self.target_index].numpy()
+
+    def _log_scalars(self, result, spread: np.ndarray) -> None:
         """Each competency's expected level, the entropy of the task distribution (over
-        the candidates) and the log-likelihood of the fit."""
+        the candidates), the log-likelihood of the fit and the posterior's mean spread."""
         for name, probs in result.theta.items():
             self.scalars.append(
                 (f"curriculum/expected_level/{name}", float(sum(k * p for k, p in enumerate(probs.tolist()))))
@@ -276,5 +373,6 @@ class SEBNCurriculum(BaseCurriculum):
         self.scalars += [
             ("curriculum/task_entropy", float(-(p * np.log(p)).sum())),
             ("curriculum/log_likelihood", float(result.log_likelihood)),
+            ("curriculum/predicted_sd", float(spread.mean())),
             ("curriculum/generation", float(self.generation)),
         ]

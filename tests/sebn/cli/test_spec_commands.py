@@ -71,6 +71,50 @@ def test_fit_nuts_writes_posterior_draws(tmp_path, capsys):
     assert len(json.loads(fit_file.read_text())["draws"]["open_door"]) == 100
 
 
+def test_fit_warns_what_its_rollouts_cannot_identify_and_score_gives_intervals(tmp_path, capsys):
+    spec = "specs/doorkey.sebn"
+    theta = tmp_path / "t.json"
+    theta.write_text(
+        json.dumps(
+            {
+                "theta": {
+                    "move": [0.2, 0.3, 0.5],
+                    "pick_up": [0.3, 0.7],
+                    "avoid_wall": [0.4, 0.6],
+                    "open_door": [0.5, 0.5],
+                }
+            }
+        )
+    )
+    episodes, no_wall, fit_file = tmp_path / "e.jsonl", tmp_path / "w.jsonl", tmp_path / "f.json"
+    assert main(["simulate", spec, "--theta", str(theta), "-n", "1500", "--observe", "task", "-o", str(episodes)]) == 0
+    kept = [line for line in episodes.read_text().splitlines() if json.loads(line)["task"]["wall"] == 0]
+    no_wall.write_text("".join(f"{line}\n" for line in kept if json.loads(line)["task"]["target"] == "goalreached"))
+    widths = {}
+    for data, identified in ((episodes, 5), (no_wall, 3)):
+        assert main(["fit", spec, str(data), "--method", "laplace", "--samples", "300", "-o", str(fit_file)]) == 0
+        out = capsys.readouterr().out
+        assert f"{identified} identifiable from these rollouts" in out
+        assert ("cannot identify" in out) == (identified < 5)
+        assert main(["score", spec, "--fit", str(fit_file), "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert all(r["p_low"] <= r["p"] <= r["p_high"] for r in rows)
+        hardest = next(r for r in rows if r["env"] == {"distance": 0, "wall": 1, "exists_door": 1})
+        widths[identified] = hardest["p_high"] - hardest["p_low"]
+    assert "cannot identify log P(avoid_wall>=1)" in out and "cannot identify log P(open_door>=1)" in out
+    # the hardest task hinges on avoid_wall and open_door, which rollouts without walls leave to the prior
+    assert widths[3] > 1.5 * widths[5]  # 0.17 against 0.10
+    assert main(["score", spec, "--fit", str(fit_file), "--top", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[-2:] == ["90%", "interval"]
+
+
+def test_fit_of_an_empty_file_exits_2(tmp_path, capsys):
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("\n\n")
+    assert main(["fit", SPEC, str(empty), "-o", str(tmp_path / "f.json")]) == 2
+    assert "holds no episodes" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [

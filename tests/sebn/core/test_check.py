@@ -1,4 +1,6 @@
-from sebn.core.check import check_spec, identifiability
+import torch
+
+from sebn.core.check import check_spec, data_identifiability, identifiability
 from sebn.core.network import SEBN
 from sebn.core.spec import load_spec, parse_spec
 
@@ -35,3 +37,23 @@ def test_joint_targets_identify_what_single_targets_cannot():
     alone, _ = identifiability(SEBN(parse_spec("g : (| a=1, b=1)\n")))
     joint, _ = identifiability(SEBN(parse_spec("g : (| a=1, b=1)\nh : (| a=1)\n")))
     assert len(alone) == 1 and len(joint) == 2
+
+
+def test_data_from_few_settings_or_targets_identify_less_than_the_spec():
+    net = SEBN(load_spec("specs/doorkey.sebn"))
+    everything = net.settings()
+    observed = torch.ones(len(everything), len(net.targets), dtype=torch.long)
+    assert data_identifiability(net, everything, observed).unidentified == []  # the spec's own answer
+    # goalreached alone, without walls: nothing asks avoid_wall or open_door
+    no_wall = everything[everything[:, net.env.index("wall")] == 0]
+    only_goal = torch.full((len(no_wall), len(net.targets)), -1, dtype=torch.long)
+    only_goal[:, net.targets.index("goalreached")] = 1
+    report = data_identifiability(net, no_wall, only_goal)
+    assert report.rank == 3
+    assert set(report.unidentified) == {"log P(avoid_wall>=1)", "log P(open_door>=1)"}
+
+
+def test_data_with_no_outcome_identify_nothing():
+    net = SEBN(parse_spec("g : (| a=1)\n"))
+    report = data_identifiability(net, net.settings(), torch.full((1, 1), -1, dtype=torch.long))
+    assert report.rank == 0 and report.unidentified == ["every parameter: no target outcome observed"]

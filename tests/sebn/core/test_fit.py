@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pyro
 import pytest
@@ -6,7 +8,7 @@ from pyro.infer import SVI, TraceEnum_ELBO
 from torch.distributions import constraints
 
 from sebn.core.check import identifiability, log_tails
-from sebn.core.fit import SufficientStats, fit, rates_from_json, theta_from_json
+from sebn.core.fit import FIT_FILE_VERSION, SufficientStats, draws_from_json, fit, rates_from_json, theta_from_json
 from sebn.core.inference import score
 from sebn.core.model import sebn_model, simulate
 from sebn.core.network import SEBN
@@ -128,6 +130,28 @@ def test_fit_json_round_trip_and_validation():
         theta_from_json(net, {"theta": {**data["theta"], "unlock": [0.9, 0.9]}})
     with pytest.raises(ValueError, match="not base competencies"):
         theta_from_json(net, {"theta": {**data["theta"], "fly": [1.0]}})
+    with pytest.raises(ValueError, match="summing to 1"):
+        theta_from_json(net, {"theta": {**data["theta"], "unlock": [float("nan"), 1.0]}})
+    with pytest.raises(ValueError, match="rates of goalreached must have 0 < slip < success < 1"):
+        rates_from_json(net, {"rates": {"goalreached": {"success": 2, "slip": -1}}})
+
+
+def test_posterior_fit_files_carry_theta_and_rate_draws():
+    net = SEBN(load_spec("specs/robosuite_door.sebn"))
+    records = simulate(net, random_theta(net, 0), uniform_tasks(net, 300, seed=0), seed=0)
+    data = json.loads(json.dumps(fit(net, records, method="laplace", fit_rates=True, num_samples=40).to_json()))
+    assert data["version"] == FIT_FILE_VERSION == 2
+    draws, (success, slip) = draws_from_json(net, data)
+    assert draws["open_door"].shape == (40, 3) and success.shape == slip.shape == (40, len(net.targets))
+    assert bool((slip < success).all())
+    point = json.loads(json.dumps(fit(net, records, method="mle").to_json()))
+    assert draws_from_json(net, point) == (None, None)
+    with pytest.raises(ValueError, match="format version 3; this sebn reads up to 2"):
+        draws_from_json(net, {**data, "version": 3})
+    with pytest.raises(ValueError, match="every draw of 'unlock' must be 2 probabilities"):
+        draws_from_json(net, {**data, "draws": {**data["draws"], "unlock": [[0.5, 0.6]] * 40}})
+    with pytest.raises(ValueError, match="disagree on their number"):
+        draws_from_json(net, {**data, "draws": {**data["draws"], "unlock": [[0.5, 0.5]] * 39}})
 
 
 def test_unknown_method_is_refused():

@@ -37,13 +37,27 @@ def curricula_to_resume():
         "sebn": lambda: SEBNCurriculum(doorkey, generation_size=30, seed=3),
         "anti": lambda: SEBNCurriculum(doorkey, generation_size=30, anti=True, seed=3),
         "sebn-search": lambda: SEBNCurriculum(doorkey, generation_size=30, exhaustive_limit=0, seed=3),
+        "sebn-thompson": lambda: SEBNCurriculum(
+            doorkey, generation_size=30, method="laplace", weighting="thompson", fit_options={"num_samples": 64}, seed=3
+        ),
+        "sebn-expected-search": lambda: SEBNCurriculum(
+            doorkey,
+            generation_size=30,
+            method="laplace",
+            weighting="expected",
+            exhaustive_limit=0,
+            fit_options={"num_samples": 64},
+            seed=3,
+        ),
         "uniform": lambda: UniformCurriculum(TaskSpace(doorkey), seed=3),
         "target": lambda: TargetCurriculum(evaluation, seed=3),
         "alp-gmm": lambda: ALPGMMCurriculum(TaskSpace(doorkey), fit_rate=40, seed=3),
     }, doorkey
 
 
-@pytest.mark.parametrize("name", ["sebn", "anti", "sebn-search", "uniform", "target", "alp-gmm"])
+@pytest.mark.parametrize(
+    "name", ["sebn", "anti", "sebn-search", "sebn-thompson", "sebn-expected-search", "uniform", "target", "alp-gmm"]
+)
 def test_resume_from_state_gives_the_same_next_samples(name):
     factories, net = curricula_to_resume()
     first = factories[name]()

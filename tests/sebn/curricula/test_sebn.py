@@ -10,7 +10,8 @@ import pytest
 from sebn.core.network import SEBN
 from sebn.core.spec import load_spec
 from sebn.curricula.base import Episode
-from sebn.curricula.sebn import SEBNCurriculum
+from sebn.curricula.registry import WEIGHTINGS
+from sebn.curricula.sebn import SEBNCurriculum, mean_absolute_difference, predicted_change
 from sebn.curricula.students import SimulatedStudent
 from tests.sebn.curricula.nets import generation, wall_net
 
@@ -85,6 +86,10 @@ def test_bad_options_are_refused():
         SEBNCurriculum(wall_net(), delta=-1)
     with pytest.raises(ValueError, match="method"):
         SEBNCurriculum(wall_net(), method="em")
+    with pytest.raises(ValueError, match="weighting must be one of point, expected, thompson"):
+        SEBNCurriculum(wall_net(), weighting="mean")
+    with pytest.raises(ValueError, match="compares posteriors.*choose method svi, laplace"):
+        SEBNCurriculum(wall_net(), weighting="expected")
 
 
 def test_sampling_follows_p():
@@ -126,3 +131,82 @@ def test_search_mode_rest_weight_by_hand():
     rest = (405 - 20) * (record["mean_fitness"] + 0.01)
     assert record["p"] == pytest.approx((weights / (weights.sum() + rest)).tolist())
     assert record["p_rest"] == pytest.approx(rest / (weights.sum() + rest))
+
+
+# --- posterior-aware weightings ------------------------------------------------------------
+
+
+def test_the_weightings_by_hand():
+    before = np.array([[0.2, 0.6, 0.5], [0.4, 0.4, 0.5]])  # two draws (rows) of three tasks
+    after = np.array([[0.5, 0.5, 0.9], [0.5, 0.5, 0.7]])
+    assert predicted_change(before, after, "point", None) == pytest.approx([0.2, 0.0, 0.3])
+    # every pair: (0.2 or 0.4, 0.5): 0.3, 0.1; (0.6 or 0.4, 0.5): 0.1, 0.1; (0.5, 0.9 or 0.7): 0.4, 0.2
+    assert predicted_change(before, after, "expected", None) == pytest.approx([0.2, 0.1, 0.3])
+    picks = iter([1, 0])  # after's draw 1 against before's draw 0, for every task
+
+    class Picker:
+        def integers(self, n):
+            return next(picks)
+
+    assert predicted_change(before, after, "thompson", Picker()) == pytest.approx([0.3, 0.1, 0.2])
+
+
+def test_an_unmoved_posterior_weighs_only_its_own_spread():
+    draws = np.array([[0.3, 0.8], [0.5, 0.6]])
+    assert predicted_change(draws, draws, "point", None) == pytest.approx([0.0, 0.0])
+    # E|X - X'| over the four pairs: (0 + 0.2 + 0.2 + 0) / 4
+    assert predicted_change(draws, draws, "expected", None) == pytest.approx([0.1, 0.1])
+    for seed in range(10):  # a draw against itself, or against the other one
+        change = predicted_change(draws, draws, "thompson", np.random.default_rng(seed))
+        assert change.tolist() in ([0.0, 0.0], pytest.approx([0.2, 0.2]))
+
+
+def test_mean_absolute_difference_is_every_pairs_mean():
+    rng = np.random.default_rng(0)
+    for n, m in ((1, 1), (3, 7), (50, 20)):
+        x, y = rng.random(n), rng.random(m)
+        assert mean_absolute_difference(x, y) == pytest.approx(np.abs(x[:, None] - y[None, :]).mean())
+    assert mean_absolute_difference(np.array([0.5, 0.5]), np.array([0.5])) == 0.0  # ties
+
+
+@pytest.mark.parametrize("weighting", WEIGHTINGS)
+def test_no_spread_or_a_single_draw_is_the_point_change(weighting):
+    before, after = np.array([[0.2, 0.7, 0.7]]), np.array([[0.6, 0.4, 0.4]])
+    for copies in (1, 5):  # a single draw; five identical draws: no spread
+        change = predicted_change(
+            before.repeat(copies, 0), after.repeat(copies, 0), weighting, np.random.default_rng(0)
+        )
+        assert change == pytest.approx([0.4, 0.3, 0.3])
+        assert change[1] == change[2]  # ties stay ties
+
+
+def test_expected_change_is_never_below_the_point_change():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        before, after = rng.random((20, 6)), rng.random((20, 6))
+        expected = predicted_change(before, after, "expected", None)
+        assert np.all(expected >= predicted_change(before, after, "point", None) - 1e-12)  # Jensen
+
+
+def test_a_posterior_weighting_uses_the_prior_draws_then_logs_its_spread():
+    curriculum = SEBNCurriculum(
+        wall_net(),
+        generation_size=20,
+        method="laplace",
+        weighting="expected",
+        fit_options={"num_samples": 400},
+        seed=0,
+    )
+    assert curriculum.draws["move"].shape == (400, 3)  # generation 0: the Dirichlet prior's draws
+    before = curriculum.predictions
+    assert before.shape == (400, 2) and before.std(0).min() > 0.05
+    curriculum.observe(generation({0: 9, 1: 3}))
+    (record,) = curriculum.pop_log()
+    after = curriculum.predictions
+    assert record["change"] == pytest.approx(np.abs(after[:, None] - before[None]).mean((0, 1)))
+    assert record["point_change"] == pytest.approx(np.abs(after.mean(0) - before.mean(0)))
+    assert record["spread"] == pytest.approx(after.std(0)) and min(record["spread"]) > 0
+    weights = np.array(record["change"]) + curriculum.delta
+    assert curriculum.p == pytest.approx(weights / weights.sum())
+    scalars = dict(curriculum.pop_scalars())
+    assert scalars["curriculum/predicted_sd"] == pytest.approx(after.std(0).mean())
