@@ -1,6 +1,6 @@
 """Exact scoring and fitting, measured side by side in one run; writes BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks.bench_inference            # full run (under a minute)
+    .venv/bin/python -m benchmarks.bench_inference            # full run (about 4 minutes)
     .venv/bin/python -m benchmarks.bench_inference --quick    # smaller repeats, no file
 
 Compared, all on one core:
@@ -9,7 +9,9 @@ Compared, all on one core:
   variables as query variables (all three must agree to 1e-9);
 * how scoring time grows with the number of settings (synthetic specs, 4 to 12 env variables);
 * fitting theta to 2,000 rollouts: L-BFGS on sufficient statistics vs per-rollout
-  ``TraceEnum_ELBO`` SVI run until it predicts the same success probabilities (2e-3).
+  ``TraceEnum_ELBO`` SVI run until it predicts the same success probabilities (2e-3);
+* posteriors of theta from 2,000 rollouts: the Pyro SVI used before, our SVI and Laplace,
+  NUTS with and without JIT, their times and how their spreads agree with NUTS's.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from pathlib import Path
 import numpy as np
 import pyro
 import torch
-from pyro.infer import SVI, TraceEnum_ELBO
+from pyro.infer import MCMC, NUTS, SVI, Trace_ELBO, TraceEnum_ELBO
+from pyro.infer.autoguide import AutoMultivariateNormal
 from torch.distributions import constraints
 
 from benchmarks.markdown import write_section
-from sebn.core.fit import SufficientStats, fit
+from sebn.core.check import identifiability, log_tails
+from sebn.core.fit import SufficientStats, fit, stats_model
 from sebn.core.inference import Scorer
 from sebn.core.model import sebn_model, simulate
 from sebn.core.network import DTYPE, SEBN
@@ -253,6 +257,83 @@ def bench_fitting(n_rollouts: int, max_steps: int) -> tuple[list[str], dict]:
     return rows, {"mle": t_mle, "svi": t_svi, "steps": steps, "reached": reached}
 
 
+def bench_posteriors(n_rollouts: int, draws: int, warmup: int, old_svi_steps: int) -> tuple[list[str], dict]:
+    """Posteriors of theta on ``doorkey.sebn`` (4 competencies, 3 targets), each method on the
+    same sufficient statistics: the Pyro SVI this project used before (AutoMultivariateNormal,
+    ``old_svi_steps`` steps, ``draws`` guide calls one by one), our SVI and Laplace, and NUTS
+    with and without JIT. Spread agreement is measured on the identifiable functionals (the
+    log-tail coordinates projected on :func:`sebn.core.check.identifiability`'s basis), against
+    NUTS with JIT."""
+    net = SEBN(load_spec(ROOT / "specs/doorkey.sebn"))
+    truth = theta_for(net, 3)
+    generator = torch.Generator().manual_seed(0)
+    settings = net.settings()
+    tasks = [
+        {**net.describe_setting(settings[i]), "target": net.targets[t]}
+        for i, t in zip(
+            torch.randint(len(settings), (n_rollouts,), generator=generator).tolist(),
+            torch.randint(len(net.targets), (n_rollouts,), generator=generator).tolist(),
+        )
+    ]
+    stats = SufficientStats.from_records(net, simulate(net, truth, tasks, seed=1, observe="task"))
+    basis, _ = identifiability(net)
+
+    def old_svi() -> dict[str, torch.Tensor]:
+        pyro.clear_param_store()
+        pyro.set_rng_seed(0)
+        model = lambda: stats_model(net, stats)  # noqa: E731
+        guide = AutoMultivariateNormal(model)
+        svi = SVI(model, guide, pyro.optim.ClippedAdam({"lr": 0.02, "lrd": 0.1 ** (1 / old_svi_steps)}), Trace_ELBO())
+        for _ in range(old_svi_steps):
+            svi.step()
+        with torch.no_grad():
+            samples = [guide() for _ in range(draws)]
+        return {name: torch.stack([d[f"theta_{name}"] for d in samples]).to(DTYPE) for name in net.base}
+
+    def timed(fn):
+        start = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - start
+
+    def nuts(jit: bool):
+        pyro.set_rng_seed(0)
+        kernel = NUTS(lambda: stats_model(net, stats), jit_compile=jit, ignore_jit_warnings=True)
+        mcmc = MCMC(kernel, num_samples=draws, warmup_steps=warmup, disable_progbar=True)
+        mcmc.run()
+        return {name: mcmc.get_samples()[f"theta_{name}"].to(DTYPE) for name in net.base}
+
+    results = {
+        f"Pyro SVI before this round (AutoMultivariateNormal, {old_svi_steps:,} steps, {draws:,} guide calls)": timed(
+            old_svi
+        ),
+        "sebn SVI (full-rank Gaussian, 16 particles, stops on the ELBO)": timed(
+            lambda: fit(net, stats, method="svi", num_samples=draws).draws
+        ),
+        "sebn Laplace (Gaussian at the mode)": timed(
+            lambda: fit(net, stats, method="laplace", num_samples=draws).draws
+        ),
+        f"NUTS, no JIT ({warmup} warm-up, {draws:,} draws)": timed(lambda: nuts(False)),
+        f"NUTS with JIT, `sebn fit --method nuts` ({warmup} warm-up, {draws:,} draws)": timed(lambda: nuts(True)),
+    }
+    reference = next(draws for name, (draws, _) in results.items() if "with JIT" in name)
+    sd_reference = (log_tails(net, reference).numpy() @ basis.T).std(0)
+    p_reference = Scorer(net)(reference).mean(0)
+    rows = [
+        f"| posterior of theta, `doorkey.sebn`, {n_rollouts:,} rollouts ({stats.n_groups} groups) | time | "
+        "sd / NUTS sd on identifiable functionals: median [min, max] | max &#124;mean P - NUTS mean P&#124; |",
+        "|---|---|---|---|",
+    ]
+    times = {}
+    for name, (found, seconds) in results.items():
+        ratio = (log_tails(net, found).numpy() @ basis.T).std(0) / sd_reference
+        gap = float((Scorer(net)(found).mean(0) - p_reference).abs().max())
+        rows.append(
+            f"| {name} | {seconds:.1f} s | {np.median(ratio):.2f} [{ratio.min():.2f}, {ratio.max():.2f}] | {gap:.4f} |"
+        )
+        times[name.split(" (")[0].split(",")[0]] = seconds
+    return rows, times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and sizes; print only")
@@ -262,6 +343,7 @@ def main() -> None:
     score_rows, score = bench_scoring(repeats)
     growth_rows = bench_growth(repeats, range(4, 9 if args.quick else 13, 2 if args.quick else 1))
     fit_rows, fitting = bench_fitting(2000, 400 if args.quick else 4000)
+    posterior_rows, posterior = bench_posteriors(2000, 1000, 500, 300 if args.quick else 3000)
     section = "\n".join(
         [
             "## Exact inference and fitting (`benchmarks/bench_inference.py`)",
@@ -283,6 +365,14 @@ def main() -> None:
             *fit_rows,
             "",
             f"Goal: at least 30x (measured {fitting['svi'] / fitting['mle']:.0f}x).",
+            "",
+            "Posteriors, one run of each on the same data (the two spreads of one method agree when the ratio is 1; "
+            "NUTS with JIT is the reference):",
+            "",
+            *posterior_rows,
+            "",
+            f"Goals: SVI at most 3 s (measured {posterior['sebn SVI']:.1f} s), NUTS with 1,000 draws at most 30 s "
+            f"(measured {posterior['NUTS with JIT']:.1f} s), SVI's sd within 30% of NUTS's.",
         ]
     )
     print(section)
