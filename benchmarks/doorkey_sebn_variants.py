@@ -1,7 +1,9 @@
-"""DoorKey: SEBN with steadier fits (a window of generations, larger generations) against
-the plain SEBN curriculum and uniform; writes its section of BENCHMARKS.md.
+"""DoorKey: variants of the SEBN curriculum against the plain one and uniform; writes its
+section of BENCHMARKS.md. Two studies: ``steadiness`` (a window of generations, larger
+generations) and ``weightings`` (the posterior-aware ``expected`` and ``thompson``).
 
     .venv/bin/python -m benchmarks.doorkey_sebn_variants            # 10 seeds x 300k steps (~45 min of runs here)
+    .venv/bin/python -m benchmarks.doorkey_sebn_variants --study weightings
     .venv/bin/python -m benchmarks.doorkey_sebn_variants --quick    # 2 seeds x 20k steps, scratch dir, print only
 
 The DoorKey benchmark found SEBN's competency estimates jumping between generations far
@@ -24,10 +26,21 @@ import numpy as np
 from benchmarks.doorkey_curricula import agent_options
 from benchmarks.markdown import ROOT, publish, report_table, spread
 from benchmarks.runs import finished_sweep
+from benchmarks.sebn_weightings import ingredients_table
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir
 
-VARIANTS = "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform"
+STUDIES = {
+    "steadiness": (
+        "steadier SEBN fits",
+        "sebn,sebn-window=3,sebn-window=5,sebn-generation_size=300,uniform",
+    ),
+    "weightings": (
+        "posterior-aware SEBN weightings",
+        "sebn,sebn-method=laplace-weighting=expected,sebn-method=laplace-weighting=thompson,uniform",
+    ),
+}
+"""Study -> its title and curriculum labels."""
 
 
 def steadiness(run_dir: Path) -> tuple[int, float, float] | None:
@@ -43,12 +56,15 @@ def steadiness(run_dir: Path) -> tuple[int, float, float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", default=VARIANTS, help=f"curriculum labels (default {VARIANTS})")
+    parser.add_argument("--study", choices=tuple(STUDIES), default="steadiness")
+    parser.add_argument("--variants", help="curriculum labels (default: the study's)")
     parser.add_argument("--steps", type=int, default=300_000)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
+    title, default_variants = STUDIES[args.study]
+    args.variants = args.variants or default_variants
     runs = ROOT / "runs" / "bench-doorkey-v3"
     if args.quick:
         args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-v3-quick"
@@ -74,9 +90,10 @@ def main() -> None:
             generations, moves, changes = zip(*measured)
             rows.append(f"| {label} | {spread(generations, 0)} | {spread(moves, 3)} | {spread(changes, 4)} |")
     lines = [
-        "## DoorKey (version 3): steadier SEBN fits (`benchmarks/doorkey_sebn_variants.py`)",
+        f"## DoorKey (version 3): {title} (`benchmarks/doorkey_sebn_variants.py`)",
         "",
-        f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --variants {args.variants} --seeds "
+        f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --study {args.study} --variants "
+        f"{args.variants} --seeds "
         f"{args.seeds} "
         f"--steps {args.steps}`; {args.seeds} seeds per curriculum, {args.steps:,} env steps, {args.workers} "
         "at a time, "
@@ -90,7 +107,15 @@ def main() -> None:
         "",
         *rows,
     ]
-    publish("doorkey_v3_sebn_variants", lines, write=not args.quick)
+    if args.study == "weightings":
+        lines += [
+            "",
+            "What the weights were made of (means over seeds and generations):",
+            "",
+            *ingredients_table(outcomes, labels),
+        ]
+    section = "doorkey_v3_sebn_variants" if args.study == "steadiness" else f"doorkey_v3_sebn_{args.study}"
+    publish(section, lines, write=not args.quick)
 
 
 if __name__ == "__main__":

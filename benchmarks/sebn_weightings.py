@@ -50,6 +50,19 @@ def ingredients(run_dirs: list[Path]) -> tuple[float, float, float] | None:
     return (float(np.mean(used)), float(np.mean(point)), float(np.mean(sd))) if used else None
 
 
+def ingredients_table(outcomes, labels: list[str]) -> list[str]:
+    """:func:`ingredients` of each label's runs, as a markdown table."""
+    rows = [
+        "| curriculum | mean change used per task and generation | mean point change | mean posterior sd of P_g |",
+        "|---|---|---|---|",
+    ]
+    for label in labels:
+        measured = ingredients([Path(o.run_dir) for o in outcomes if o.label == label])
+        if measured is not None:
+            rows.append(f"| {label} | " + " | ".join(f"{value:.4f}" for value in measured) + " |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(VARIANTS), help="curriculum labels")
@@ -81,20 +94,12 @@ def main() -> None:
             domain, labels, range(seeds), steps=budget, runs=runs, workers=args.workers, progress=False
         )
         (report,) = summarise([runs / domain / label for label in labels], threshold=THRESHOLD)
-        made_of = [
-            "| curriculum | mean change used per task and generation | mean point change | mean posterior sd of P_g |",
-            "|---|---|---|---|",
-        ]
-        for label in labels:
-            measured = ingredients([Path(o.run_dir) for o in outcomes if o.label == label])
-            if measured is not None:
-                made_of.append(f"| {label} | " + " | ".join(f"{value:.4f}" for value in measured) + " |")
         lines += [
             f"### `{spec}.sebn`, {budget:,} episodes",
             "",
             report_table(report),
             "",
-            *made_of,
+            *ingredients_table(outcomes, labels),
             "",
         ]
     publish("sebn_weightings", lines, write=not args.quick)
