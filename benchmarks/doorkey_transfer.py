@@ -4,6 +4,7 @@ stage's success by how far the goal lies from the opened door; writes its sectio
 BENCHMARKS.md.
 
     .venv/bin/python -m benchmarks.doorkey_transfer                     # every finished v3 run
+    .venv/bin/python -m benchmarks.doorkey_transfer --domain doorkey_sizes   # agents that also trained in 16x16
     .venv/bin/python -m benchmarks.doorkey_transfer --episodes 20 --quick  # print only
 
 The agent is each run's final checkpoint, the evaluation's chain of options with sampled
@@ -22,12 +23,25 @@ import torch
 
 from agents.ppo import Agent
 from agents.ppo_options import option_networks
+from benchmarks.doorkey_curricula import RUNS
 from benchmarks.markdown import ROOT, publish
 from domains.doorkey import TRANSFER_SIZES, make_env
 from sebn.runner.rundir import RunDir, find_runs
 
 STAGES = ("success", "key", "door", "goal")
 DISTANCES = ((0, 10), (10, 20), (20, 60))  # Manhattan squares from the opened door to the goal
+TRAINED = {
+    "doorkey": (
+        "DoorKey (version 3)",
+        "In the 8x8 training rooms the goal is at most 9 squares from where the door is opened.",
+    ),
+    "doorkey_sizes": (
+        "DoorKey with room sizes",
+        "In the training rooms the goal is at most 9 squares (8x8) or 25 "
+        "squares (16x16) from where the door is opened.",
+    ),
+}
+"""Domain -> its title and how far the goal lay in training."""
 
 
 def replay(run_dir: Path, size: int, episodes: int) -> list[tuple[str, int | None]]:
@@ -63,10 +77,14 @@ def replay(run_dir: Path, size: int, episodes: int) -> list[tuple[str, int | Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="runs/bench-doorkey-v3/doorkey", help="relative to the repository")
+    parser.add_argument("--domain", choices=tuple(TRAINED), default="doorkey", help="whose finished runs")
+    parser.add_argument("--runs", help="relative to the repository (default: the domain's benchmark runs)")
     parser.add_argument("--episodes", type=int, default=100, help="episodes per run and room size")
     parser.add_argument("--quick", action="store_true", help="print only")
     args = parser.parse_args()
+    default_runs = f"runs/{RUNS[args.domain]}/{args.domain}"
+    args.runs = args.runs or default_runs
+    title, trained = TRAINED[args.domain]
     runs = [r for r in find_runs([ROOT / args.runs]) if RunDir(r).read_final() is not None]
     stage_rows = [
         "| room | episodes | success | failed at the key | at the door | at the goal |",
@@ -85,10 +103,11 @@ def main() -> None:
             cells.append(f"{np.mean(reached):.2f} ({len(reached):,})" if reached else "-")
         distance_rows.append(f"| {size}x{size} | {' | '.join(cells)} |")
     lines = [
-        "## DoorKey (version 3): what stops transfer to larger rooms (`benchmarks/doorkey_transfer.py`)",
+        f"## {title}: what stops transfer to larger rooms (`benchmarks/doorkey_transfer.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_transfer --episodes {args.episodes}"
-        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "")
+        + (f" --domain {args.domain}" if args.domain != "doorkey" else "")
+        + (f" --runs {args.runs}" if args.runs != default_runs else "")
         + "`; the final agents of "
         f"the {len(runs)} finished runs in `{args.runs}` (every curriculum and seed, pooled), "
         f"{args.episodes} episodes each on every transfer room, the same layouts for every agent. Where the chained "
@@ -97,11 +116,12 @@ def main() -> None:
         *stage_rows,
         "",
         "Episodes that opened the door, by the Manhattan distance from there to the goal: the share that then reached "
-        "the goal (episodes). In the 8x8 training rooms the goal is at most 9 squares from where the door is opened.",
+        f"the goal (episodes). {trained}",
         "",
         *distance_rows,
     ]
-    publish("doorkey_v3_transfer", lines, write=not args.quick)
+    section = "doorkey_v3_transfer" if args.domain == "doorkey" else f"{args.domain}_transfer"
+    publish(section, lines, write=not args.quick)
 
 
 if __name__ == "__main__":
