@@ -43,7 +43,7 @@ class Args:
     seed: int = 1
     """seed of the experiment"""
     total_timesteps: int = 500_000
-    """environment steps to train for"""
+    """environment steps to train for, rounded up to whole rollouts (num_envs x num_steps)"""
     async_envs: bool = False
     """step the training envs in worker processes (AsyncVectorEnv)"""
     num_envs: int = 4
@@ -211,7 +211,7 @@ def train(
     obs_rms, return_rms = RunningMeanStd(obs_shape), RunningMeanStd()
     discounted_return = np.zeros(args.num_envs)
 
-    num_iterations = args.total_timesteps // args.batch_size
+    num_iterations = -(-args.total_timesteps // args.batch_size)  # at least the steps asked, in whole rollouts
     checkpoints = Checkpointer(
         run_dir / "checkpoints" / "latest.pt",
         {"agent": agent, "optimizer": optimizer, "obs_rms": obs_rms, "return_rms": return_rms, "callbacks": callbacks},

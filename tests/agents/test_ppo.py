@@ -66,6 +66,13 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert torch.equal(parameters(resumed.modules["agent"]), parameters(full.modules["agent"]))
 
 
+@pytest.mark.parametrize(("asked", "trained"), [(100, 256), (500, 512), (1000, 1024), (1024, 1024), (1100, 1280)])
+def test_steps_asked_are_trained_in_whole_rollouts(tmp_path, asked, trained):
+    make = lambda i: ConstantRewardEnv()  # noqa: E731
+    result = train(args_for(tmp_path, total_timesteps=asked, update_epochs=1), make_env=make)
+    assert result.global_step == trained  # 2 envs x 128 steps a rollout: the asked steps, rounded up
+
+
 class Recorder(Callbacks):
     def __init__(self):
         self.updates, self.episodes = 0, []
