@@ -164,6 +164,9 @@ def plan_run(
         raise ExperimentError(f"curriculum {label}: {error}") from None
     agent = importlib.import_module(f"agents.{spec.agent}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
+    blocked = next((p for p in (Path(runs), *Path(runs).parents) if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise ExperimentError(f"runs directory {runs}: {blocked} is a file, not a directory")
     directory = RunDir.of(runs, domain, label, seed)
     run_dir = directory.path
     what = {

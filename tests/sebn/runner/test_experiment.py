@@ -222,6 +222,13 @@ def test_curricula_are_checked_against_the_domain(tmp_path):
         run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)
 
 
+def test_a_runs_path_through_a_file_is_refused_before_anything_runs(tmp_path):
+    (tmp_path / "notes").write_text("not a directory")
+    for runs in (tmp_path / "notes", tmp_path / "notes" / "deeper"):
+        with pytest.raises(ExperimentError, match=r"notes is a file, not a directory"):
+            run("student_doorkey", "sebn", steps=100, runs=runs, progress=False)
+
+
 def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
     command = [
         sys.executable,
