@@ -38,6 +38,38 @@ def start_run(args) -> tuple[np.random.Generator, Path]:
     return np.random.default_rng(args.seed), run_dir
 
 
+def registered_env(env_id: str) -> Callable[[int], gym.Env]:
+    """``make_env`` for a registered Gymnasium env: a clear ``ValueError`` for an id that is
+    not registered or an observation the agents' flat networks cannot take."""
+    try:
+        probe = gym.make(env_id)
+    except gym.error.Error as err:
+        raise ValueError(f"env id {env_id!r}: {err}") from None
+    space = probe.observation_space
+    probe.close()
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise ValueError(
+            f"env id {env_id!r} observes {space}; the agents take a flat Box observation (a domain with its own "
+            "observations runs through `sebn run DOMAIN`)"
+        )
+    return lambda index: gym.make(env_id)
+
+
+def command_line(train: Callable, args_class: type) -> None:
+    """An agent's command line: its ``Args`` from the flags (tyro), then ``train``; a bad
+    value is one line on stderr and exit status 2, the result one JSON line."""
+    import sys
+
+    import tyro
+
+    try:
+        result = train(tyro.cli(args_class))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(json.dumps({"global_step": result.global_step, **result.last_eval}))
+
+
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     """Seed Python, NumPy and torch; one thread keeps runs reproducible and fast on CPU."""
     random.seed(seed)

@@ -13,7 +13,6 @@ the last reward, so truncation is not mistaken for failure.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,15 +20,16 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 import torch
-import tyro
 from torch import nn
 
 from agents.common import (
     Checkpointer,
     RunLogger,
     RunningMeanStd,
+    command_line,
     env_rng_states,
     evaluate_and_log,
+    registered_env,
     start_run,
 )
 from agents.training_envs import TrainingEnvs
@@ -195,7 +195,7 @@ def train(
         network: builds the actor and the critic from layer sizes and the last layer's
             initial scale (:func:`tanh_mlp`; :mod:`agents.ppo_options` passes its own).
     """
-    make_env = make_env or (lambda index: gym.make(args.env_id))
+    make_env = make_env or registered_env(args.env_id)
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
@@ -364,5 +364,4 @@ def train(
 
 
 if __name__ == "__main__":
-    result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result.global_step, **result.last_eval}))
+    command_line(train, Args)

@@ -17,16 +17,15 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
 import torch
-import tyro
 from torch import nn
 
 from agents import ppo
+from agents.common import command_line
 from sebn.runner.interface import Callbacks, TrainResult
 
 
@@ -70,5 +69,4 @@ def train(
 
 
 if __name__ == "__main__":
-    result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result.global_step, **result.last_eval}))
+    command_line(train, Args)

@@ -5,16 +5,17 @@ automatic (or fixed) temperature. Time limits are truncations: the critic bootst
 through them and only true terminations cut the return.
 
     python -m agents.sac --env-id Pendulum-v1 --total-timesteps 20000
-    python -m agents.sac --preset gradient-paper --env-id PointMaze_UMaze-v3
+    python -m agents.sac --preset gradient-paper --env-id Pendulum-v1 --total-timesteps 20000
 
 The gradient-norm paper's student is ``--preset gradient-paper``: 3x256 hidden layers,
-batch 256, gamma 0.99, fixed temperature 0.05.
+batch 256, gamma 0.99, fixed temperature 0.05. The command line trains on any registered
+Gymnasium env with a flat Box observation; the mazes (dict observations, a task per reset)
+run through their domains: ``sebn run pointmaze --curriculum gradient``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,16 +25,17 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
-import tyro
 from torch import nn
 
 from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    command_line,
     env_rng_states,
     evaluate_and_log,
     mlp,
+    registered_env,
     start_run,
 )
 from agents.training_envs import TrainingEnvs
@@ -158,7 +160,7 @@ def train(
             env); ``gym.make(args.env_id)`` when omitted.
         callbacks: see :class:`sebn.runner.interface.Callbacks`.
     """
-    make_env = make_env or (lambda index: gym.make(args.env_id))
+    make_env = make_env or registered_env(args.env_id)
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
@@ -300,5 +302,4 @@ def train(
 
 
 if __name__ == "__main__":
-    result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result.global_step, **result.last_eval}))
+    command_line(train, Args)

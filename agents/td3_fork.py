@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,16 +29,17 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
-import tyro
 from torch import nn
 
 from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    command_line,
     env_rng_states,
     evaluate_and_log,
     mlp,
+    registered_env,
     start_run,
 )
 from agents.training_envs import TrainingEnvs
@@ -150,7 +150,7 @@ def train(
             env); ``gym.make(args.env_id)`` when omitted.
         callbacks: see :class:`sebn.runner.interface.Callbacks`.
     """
-    make_env = make_env or (lambda index: gym.make(args.env_id))
+    make_env = make_env or registered_env(args.env_id)
     callbacks = callbacks or Callbacks()
     rng, run_dir = start_run(args)
 
@@ -317,5 +317,4 @@ def train(
 
 
 if __name__ == "__main__":
-    result = train(tyro.cli(Args))
-    print(json.dumps({"global_step": result.global_step, **result.last_eval}))
+    command_line(train, Args)
