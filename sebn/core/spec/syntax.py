@@ -51,7 +51,7 @@ requirements: (requirement ("," requirement)*)?
 requirement: NAME "=" INT
 
 COMPARISON: ">=" | "="
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NAME: /[^\W\d]\w*/  // what Python accepts as an identifier, letters of any script included
 INT: /[0-9]+/
 NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?|\.[0-9]+([eE][-+]?[0-9]+)?/
 COMMENT: /#[^\n]*/

@@ -54,6 +54,17 @@ def test_paper_name_with_a_space_is_explained():
     assert "write 'open_door'" in err.value.hint
 
 
+def test_names_are_what_python_takes_as_identifiers_in_any_script():
+    spec = parse_spec("env tässe_voll : {0, 1}\ncompetency 把握 : 0..1\ngoal : (tässe_voll=1 | 把握=1, move٣=1)\n")
+    assert list(spec.env) == ["tässe_voll"] and set(spec.competencies) == {"把握", "move٣"}
+    assert all(name.isidentifier() for name in [*spec.env, *spec.competencies, *spec.targets])
+    for text in ("env co€st : {0, 1}\n", "g : (| 2move=1)\n", "env tässe voll : {0, 1}\n"):
+        with pytest.raises(SpecError) as err:
+            parse_spec(text, "x.sebn")
+        suggested = re.findall(r"write '(\w+)'", err.value.hint or "")
+        assert all(name.isidentifier() for name in suggested), err.value.hint  # a hint never suggests a bad name
+
+
 def test_undeclared_names_take_kind_and_domain_from_use():
     spec = parse_spec("g : (wall=1, rough>=3 | move=2, key=1)\nkey : (| pick=1)\n")
     assert spec.env == {"wall": (0, 1), "rough": (0, 1, 2, 3)}
