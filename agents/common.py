@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import random
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sebn.runner.interface import Callbacks, evaluate
+from sebn.runner.interface import Callbacks, ExperimentError, evaluate
 
 
 def start_run(args) -> tuple[np.random.Generator, Path]:
@@ -58,8 +59,6 @@ def registered_env(env_id: str) -> Callable[[int], gym.Env]:
 def command_line(train: Callable, args_class: type) -> None:
     """An agent's command line: its ``Args`` from the flags (tyro), then ``train``; a bad
     value is one line on stderr and exit status 2, the result one JSON line."""
-    import sys
-
     import tyro
 
     try:
@@ -237,7 +236,10 @@ class Checkpointer:
     """Saves and restores what a run needs to continue: every stateful object (modules,
     optimisers, buffers, normalisers: anything with ``state_dict``; or a tensor), the RNGs,
     the training envs' RNGs and the loop's counters. Files are written atomically and
-    read with ``torch.load(weights_only=True)``.
+    read with ``torch.load(weights_only=True)``. The checkpoint before the latest is kept
+    (``previous.pt`` beside it): when the latest cannot be read (a disk that lost part of
+    it), the run says so and resumes from the previous one; the records it wrote after
+    that are cut back with the rest of the state.
 
     ``optional`` names objects saved only when asked (a large replay buffer) and
     restored when present.
@@ -252,6 +254,7 @@ class Checkpointer:
         optional: tuple[str, ...] = (),
     ):
         self.path, self.stateful, self.rng, self.envs, self.optional = path, dict(stateful), rng, envs, optional
+        self.previous = path.with_name("previous.pt")
 
     def save(self, env_rng, include_optional: bool = True, **counters) -> None:
         state: dict[str, Any] = {"rng": rng_state(self.rng), "env_rng": env_rng, "counters": counters}
@@ -259,13 +262,37 @@ class Checkpointer:
             if name in self.optional and not include_optional:
                 continue
             state[name] = obj.detach().clone() if isinstance(obj, torch.Tensor) else obj.state_dict()
-        atomic_save(state, self.path)
+        fresh = self.path.with_suffix(".new")
+        atomic_save(state, fresh)
+        if self.path.exists():
+            os.replace(self.path, self.previous)
+        os.replace(fresh, self.path)  # killed just before: only previous.pt is left, and restore takes it
 
     def restore(self) -> dict[str, Any] | None:
-        """Load the checkpoint into the objects; returns its counters (``None`` if none)."""
-        if not self.path.exists():
+        """Load the checkpoint into the objects; returns its counters (``None`` if none).
+
+        Raises:
+            ExperimentError: no checkpoint that exists can be read.
+        """
+        state, failures = None, []
+        for path in (self.path, self.previous):
+            if not path.exists():
+                continue
+            try:
+                state = torch.load(path, weights_only=True)
+                break
+            except Exception as err:  # a truncated or overwritten file fails in zip, pickle or torch
+                reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else "empty message"
+                failures.append(f"{path} cannot be read ({type(err).__name__}: {reason})")
+        if failures and state is not None:
+            print(f"warning: {failures[0]}; resuming from the checkpoint before it", file=sys.stderr, flush=True)
+        if state is None:
+            if failures:
+                raise ExperimentError(
+                    "; ".join(failures) + f". Delete the run directory {self.path.parent.parent} to start this run "
+                    "over, or restore the file."
+                )
             return None
-        state = torch.load(self.path, weights_only=True)
         for name, obj in self.stateful.items():
             if name not in state:
                 if name in self.optional:

@@ -177,7 +177,7 @@ def plan_run(
         "curriculum_options": dict(curriculum_options or {}),
         "agent_options": dict(agent_options or {}),
     }
-    resume = directory.checkpoint.exists()
+    resume = directory.has_checkpoint()
     standard = {
         "seed": seed,
         "total_timesteps": steps,

@@ -63,6 +63,11 @@ class RunDir:
     def checkpoint(self) -> Path:
         return self.path / "checkpoints" / "latest.pt"
 
+    def has_checkpoint(self) -> bool:
+        """Whether the run left a checkpoint (the latest, or the one before it when a kill
+        fell between the two renames of a save)."""
+        return self.checkpoint.exists() or self.checkpoint.with_name("previous.pt").exists()
+
     @property
     def episodes_path(self) -> Path:
         return self.path / "episodes.jsonl"

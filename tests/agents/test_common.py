@@ -5,8 +5,10 @@ import sys
 
 import gymnasium as gym
 import pytest
+import torch
 
 from agents.common import registered_env
+from sebn.runner.interface import ExperimentError
 
 
 def test_a_registered_env_with_flat_observations_is_made():
@@ -34,3 +36,26 @@ def test_the_command_line_says_so_in_one_line_and_exits_2():  # every agent's ru
     assert done.stderr.strip().splitlines() == [
         "error: env id 'PointMaze_UMaze-v3': Environment `PointMaze_UMaze` doesn't exist."
     ]
+
+
+def test_an_unreadable_checkpoint_falls_back_to_the_one_before_it(tmp_path, capsys):
+    from agents.ppo import Args, train
+    from tests.agents.test_ppo import parameters
+
+    common = dict(num_envs=1, num_steps=200, anneal_lr=False, eval_every=0, seed=5, checkpoint_every=200)
+    make = lambda i: gym.make("Pendulum-v1")  # noqa: E731
+    full = train(Args(total_timesteps=800, run_dir=str(tmp_path / "full"), **common), make_env=make)
+    cut = tmp_path / "cut"
+    train(Args(total_timesteps=600, run_dir=str(cut), **common), make_env=make)
+    latest = cut / "checkpoints" / "latest.pt"
+    assert (cut / "checkpoints" / "previous.pt").exists()
+    latest.write_bytes(latest.read_bytes()[:100])  # a disk that lost most of the file
+    resumed = train(Args(total_timesteps=800, run_dir=str(cut), resume=True, **common), make_env=make)
+    err = capsys.readouterr().err
+    assert "latest.pt cannot be read" in err and "resuming from the checkpoint before it" in err
+    assert resumed.global_step == 800  # from 400, the checkpoint before: the same run as one never interrupted
+    assert torch.equal(parameters(resumed.modules["agent"]), parameters(full.modules["agent"]))
+    for name in ("latest.pt", "previous.pt"):
+        (cut / "checkpoints" / name).write_bytes(b"\0" * 10)
+    with pytest.raises(ExperimentError, match=r"latest.pt cannot be read .*previous.pt cannot be read .*Delete "):
+        train(Args(total_timesteps=1000, run_dir=str(cut), resume=True, **common), make_env=make)
