@@ -19,7 +19,7 @@ def test_a_registered_env_with_flat_observations_is_made():
 @pytest.mark.parametrize(
     ("env_id", "message"),
     [
-        ("PointMaze_UMaze-v3", r"env id 'PointMaze_UMaze-v3': Environment `PointMaze_UMaze` doesn't exist"),
+        ("NoSuchEnv-v0", r"env id 'NoSuchEnv-v0': Environment `NoSuchEnv` doesn't exist"),
         ("CartPole-v99", r"env id 'CartPole-v99'"),
         ("Blackjack-v1", r"observes Tuple.*the agents take a flat Box observation.*sebn run DOMAIN"),
     ],
