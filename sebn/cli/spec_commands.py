@@ -50,6 +50,16 @@ def show(args) -> int:
     return 0
 
 
+def _rates(net, path: str):
+    """A theta/fit file's ``rates`` (``None`` when it has none), validated as every command reads them."""
+    from sebn.core.fit import rates_from_json
+
+    try:
+        return rates_from_json(net, read_json(path), path)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
 def simulate(args) -> int:
     import torch
 
@@ -68,7 +78,7 @@ def simulate(args) -> int:
         if len(net.targets) > 1:
             task["target"] = net.targets[target]
         tasks.append(task)
-    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe)
+    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe, rates=_rates(net, args.theta))
     try:
         write_jsonl(args.output, records)
     except OSError as err:
@@ -169,7 +179,7 @@ INTERVAL = (0.05, 0.95)
 def score(args) -> int:
     import torch
 
-    from sebn.core.fit import draws_from_json, rates_from_json
+    from sebn.core.fit import draws_from_json
     from sebn.core.inference import score
 
     net = _network(args.spec)
@@ -177,8 +187,8 @@ def score(args) -> int:
     theta = _theta(net, args.fit)
     if args.target is not None and args.target not in net.targets:
         raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
+    rates = _rates(net, args.fit)
     try:
-        rates = rates_from_json(net, data, args.fit)
         draws, rate_draws = draws_from_json(net, data, args.fit)
     except ValueError as err:
         raise UsageError(str(err)) from None

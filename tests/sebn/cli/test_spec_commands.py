@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from sebn.cli import main
@@ -106,6 +107,18 @@ def test_fit_warns_what_its_rollouts_cannot_identify_and_score_gives_intervals(t
     assert widths[3] > 1.5 * widths[5]  # 0.17 against 0.10
     assert main(["score", spec, "--fit", str(fit_file), "--top", "2"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split()[-2:] == ["90%", "interval"]
+
+
+def test_simulate_draws_with_the_theta_files_rates(tmp_path, capsys):
+    spec, theta, episodes = tmp_path / "g.sebn", tmp_path / "t.json", tmp_path / "e.jsonl"
+    spec.write_text("g : (| move=1)\n")
+    theta.write_text(json.dumps({"theta": {"move": [0.0, 1.0]}, "rates": {"g": {"success": 0.5, "slip": 0.1}}}))
+    assert main(["simulate", str(spec), "--theta", str(theta), "-n", "4000", "-o", str(episodes)]) == 0
+    successes = [json.loads(line)["targets"]["g"] for line in episodes.read_text().splitlines()]
+    assert abs(np.mean(successes) - 0.5) < 0.03  # the file's success rate, not the spec's 0.95
+    theta.write_text(json.dumps({"theta": {"move": [0.0, 1.0]}, "rates": {"g": {"success": 0.1, "slip": 0.5}}}))
+    assert main(["simulate", str(spec), "--theta", str(theta), "-n", "5", "-o", str(episodes)]) == 2
+    assert "rates of g must have 0 < slip < success < 1" in capsys.readouterr().err
 
 
 def test_fit_of_an_empty_file_exits_2(tmp_path, capsys):
