@@ -144,6 +144,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     teacher.add_argument("--clear-buffer", action="store_true", help="empty the replay buffer at every new task")
     parser.add_argument(
+        "--algo",
+        metavar="AGENT",
+        help="the student: ppo, td3_fork or sac where the domain trains with it (default: the domain's own, "
+        "the paper's; another is part of the run's label, e.g. sebn@ppo)",
+    )
+    parser.add_argument(
         "--agent",
         action="append",
         default=[],

@@ -24,6 +24,7 @@ def run(args) -> int:
             agent_options=dict(args.agent),
             checkpoint_every=args.checkpoint_every,
             progress=not args.no_progress,
+            algo=args.algo,
         )
     except (ExperimentError, ImportError) as err:
         raise UsageError(str(err)) from None
@@ -61,6 +62,7 @@ def sweep(args) -> int:
             curriculum_options=options_from_flags(args, [parse_curriculum_label(c)[0] for c in args.curricula]),
             agent_options=dict(args.agent),
             progress=not args.no_progress,
+            algo=args.algo,
         )
     except SweepError as err:
         raise UsageError(str(err)) from None

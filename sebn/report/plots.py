@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 
-from sebn.curricula.registry import CURRICULA, curriculum_label
-from sebn.runner.rundir import RunDir, find_runs
+from sebn.curricula.registry import CURRICULA
+from sebn.runner.rundir import RunDir, find_runs, run_label
 
 LABELLED_TASKS = 40  # more tasks than this: a heat map row each, no names
 COLOURS = {"env": "#9ecae1", "base": "#fdd0a2", "derived": "#fdae6b", "target": "#a1d99b"}
@@ -155,7 +155,7 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     for run_dir in runs:
         config = RunDir(run_dir).read_config()
         names[run_dir] = config["curriculum"]
-        curricula[run_dir] = curriculum_label(config["curriculum"], config.get("curriculum_options", {}))
+        curricula[run_dir] = run_label(config)
         steps, values, shown = read_evals(run_dir, metric)
         groups[f"{config['domain']}: {curricula[run_dir]}"].append((steps, values))
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.

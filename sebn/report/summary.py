@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import bootstrap, trim_mean
 
-from sebn.curricula.registry import curriculum_label
 from sebn.report.plots import plot_runs, read_evals
-from sebn.runner.rundir import RunDir, RunsError, find_runs
+from sebn.runner.rundir import RunDir, RunsError, find_runs, run_label
 
 CONFIDENCE = 0.95
 RESAMPLES = 5000
@@ -132,7 +131,7 @@ def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
     return RunSummary(
         domain=config["domain"],
         curriculum=config["curriculum"],
-        label=curriculum_label(config["curriculum"], config.get("curriculum_options", {})),
+        label=run_label(config),
         seed=int(config["seed"]),
         final={name: float(m[metric]) for name, m in envs.items()},
         steps=steps,

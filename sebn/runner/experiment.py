@@ -22,11 +22,11 @@ from sebn.core.network import SEBN
 from sebn.core.spec import load_spec
 from sebn.curricula.base import GymTaskSpace, Setting, TaskSpace
 from sebn.curricula.registry import build_curriculum as build_named
-from sebn.curricula.registry import curriculum_label, entry
+from sebn.curricula.registry import entry
 from sebn.runner.domains import load_domain
 from sebn.runner.interface import Domain, ExperimentError, evaluate
 from sebn.runner.recording import RecordingFeeder
-from sebn.runner.rundir import RunDir, now, provenance
+from sebn.runner.rundir import RunDir, now, provenance, run_label
 
 
 def setting_of(domain: Domain) -> Setting:
@@ -125,6 +125,7 @@ def plan_run(
     curriculum_options: Mapping[str, Any] | None = None,
     agent_options: Mapping[str, Any] | None = None,
     checkpoint_every: int | None = None,
+    algo: str | None = None,
 ) -> RunPlan:
     """Check a run before it starts: the domain takes the curriculum, the curriculum and
     the agent take their options (the curriculum is built, so its own checks of values run
@@ -141,6 +142,9 @@ def plan_run(
             ``clear_buffer``, which go to the feeder).
         agent_options: the agent's ``Args`` fields to override.
         checkpoint_every: env steps between checkpoints (default: a tenth of the run).
+        algo: the student, one of the domain's agents (:meth:`Domain.student`; default:
+            the domain's own); a choice other than the default is part of the run's label
+            (``sebn@ppo``) and ``config.json``.
 
     Raises:
         ExperimentError: what is wrong, and what to do about it.
@@ -148,7 +152,8 @@ def plan_run(
     spec = load_domain(domain)
     if curriculum not in spec.curricula:
         raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
-    check_agent_options(spec.agent, agent_options or {})
+    agent_name, agent_args = spec.student(algo)
+    check_agent_options(agent_name, agent_options or {})
     steps = steps or spec.default_steps
     options = dict(curriculum_options or {})
     feeder_defaults = entry(curriculum).feeder
@@ -156,13 +161,14 @@ def plan_run(
         "gradients": options.pop("gradients", feeder_defaults.get("gradients")),
         "clear_buffer": bool(options.pop("clear_buffer", feeder_defaults.get("clear_buffer", False))),
     }
-    label = curriculum_label(curriculum, curriculum_options or {})
+    chosen_student = {"algo": agent_name} if agent_name != spec.agent else {}
+    label = run_label({"curriculum": curriculum, "curriculum_options": curriculum_options or {}, **chosen_student})
     _check_types(curriculum, typing.get_type_hints(entry(curriculum).load().__init__), options)
     try:
         chosen = build_curriculum(spec, curriculum, seed, options)
     except (TypeError, ValueError) as error:
         raise ExperimentError(f"curriculum {label}: {error}") from None
-    agent = importlib.import_module(f"agents.{spec.agent}")
+    agent = importlib.import_module(f"agents.{agent_name}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
     blocked = next((p for p in (Path(runs), *Path(runs).parents) if p.exists() and not p.is_dir()), None)
     if blocked is not None:
@@ -176,6 +182,7 @@ def plan_run(
         "steps": steps,
         "curriculum_options": dict(curriculum_options or {}),
         "agent_options": dict(agent_options or {}),
+        **chosen_student,
     }
     resume = directory.has_checkpoint()
     standard = {
@@ -186,7 +193,7 @@ def plan_run(
         "checkpoint_every": checkpoint_every or max(steps // 10, 1),
     }
     # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
-    arguments = {**spec.agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
+    arguments = {**agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
     plan = RunPlan(spec, agent, run_dir, what, arguments, chosen, feeding, resume, None)
     config = directory.read_config()
     if config is not None:

@@ -44,6 +44,8 @@ class Domain:
         agent: a module of :mod:`agents`: ``"ppo"``, ``"ppo_options"``, ``"sac"``,
             ``"td3_fork"`` or ``"student"``.
         agent_args: the agent's ``Args`` fields this domain sets.
+        students: the other agents this domain trains with (``sebn run --algo``): module of
+            :mod:`agents` -> its ``Args`` fields here; ``agent`` is the default student.
         default_steps: env steps when ``--steps`` is not given.
         spec: its requirement spec (SEBN domains), or ``None``.
         tasks: the tasks a curriculum may choose (the spec's settings x targets the env accepts).
@@ -63,6 +65,7 @@ class Domain:
     final_envs: dict[str, Callable[[], gym.Env]]
     agent: str
     agent_args: dict[str, Any] = field(default_factory=dict)
+    students: dict[str, dict[str, Any]] = field(default_factory=dict)
     default_steps: int = 100_000
     spec: Path | None = None
     tasks: list[dict[str, Any]] | None = None
@@ -70,6 +73,21 @@ class Domain:
     target_tasks: list[dict[str, Any]] | None = None
     task_space: gym.Space | None = None
     version: int = 1
+
+    def student(self, algo: str | None = None) -> tuple[str, dict[str, Any]]:
+        """The agent module and its ``Args`` fields for ``algo`` (``None``: the default).
+
+        Raises:
+            ExperimentError: an agent this domain does not train with, naming those it does.
+        """
+        if algo is None or algo == self.agent:
+            return self.agent, dict(self.agent_args)
+        if algo not in self.students:
+            raise ExperimentError(
+                f"domain {self.name} trains with {', '.join([self.agent, *self.students])} "
+                f"(default {self.agent}), not {algo!r}"
+            )
+        return algo, dict(self.students[algo])
 
     @property
     def curricula(self) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """The one reader and writer of a run directory.
 
-``runs/<domain>/<label>/seed<S>/`` (the label: :func:`sebn.curricula.registry.curriculum_label`)
+``runs/<domain>/<label>/seed<S>/`` (the label: :func:`run_label`)
 holds:
 
 * ``config.json``: what was run (domain and its version, curriculum and its options, seed,
@@ -39,10 +39,25 @@ from typing import Any
 
 from sebn import __version__
 from sebn.core.records import JsonlWriter, read_jsonl, write_json, write_jsonl
+from sebn.curricula.registry import curriculum_label
 
 
 class RunsError(ValueError):
     """Run directories that cannot be read as asked (none found, no evaluations yet)."""
+
+
+def run_label(config: Mapping[str, Any]) -> str:
+    """A run's label from its ``config.json`` (or the run asked for): the curriculum's label
+    (:func:`sebn.curricula.registry.curriculum_label`), then ``@<agent>`` when the run chose
+    a student other than its domain's default (``sebn-window=3@ppo``), so runs of two
+    students never share a directory or a report row.
+
+    Example:
+        >>> run_label({"curriculum": "sebn", "curriculum_options": {"window": 3}, "algo": "ppo"})
+        'sebn-window=3@ppo'
+    """
+    label = curriculum_label(config["curriculum"], config.get("curriculum_options", {}))
+    return f"{label}@{config['algo']}" if config.get("algo") else label
 
 
 @dataclass(frozen=True)

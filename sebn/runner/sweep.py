@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sebn.curricula.registry import curriculum_label, parse_curriculum_label
+from sebn.curricula.registry import parse_curriculum_label
+from sebn.runner.domains import load_domain
 from sebn.runner.experiment import ExperimentError, plan_run, run
-from sebn.runner.rundir import RunDir, write_sweep
+from sebn.runner.rundir import RunDir, run_label, write_sweep
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Job:
     runs: str
     curriculum_options: Mapping[str, Any]
     agent_options: Mapping[str, Any]
+    algo: str | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -74,6 +76,7 @@ def run_job(job: Job) -> Outcome:
             runs=job.runs,
             curriculum_options=dict(job.curriculum_options),
             agent_options=dict(job.agent_options),
+            algo=job.algo,
             progress=False,
         )
     except Exception as error:  # noqa: BLE001 - one failed run must not stop the grid
@@ -95,6 +98,7 @@ def sweep(
     curriculum_options: Mapping[str, Any] | None = None,
     agent_options: Mapping[str, Any] | None = None,
     progress: bool = True,
+    algo: str | None = None,
 ) -> list[Outcome]:
     """Run every (curriculum, seed) of ``domain``; returns the outcomes seed by seed,
     curricula in the order given.
@@ -112,6 +116,7 @@ def sweep(
         curriculum_options: curriculum name -> its options (as for :func:`sebn.runner.experiment.run`).
         agent_options: as for :func:`sebn.runner.experiment.run`, for every run.
         progress: a progress bar over the grid.
+        algo: the student of every run (as for :func:`sebn.runner.experiment.plan_run`).
 
     Raises:
         SweepError: before any run starts, when a run cannot (an option its curriculum
@@ -122,8 +127,23 @@ def sweep(
         name, options = parse_curriculum_label(label)
         chosen.append((name, {**(curriculum_options or {}).get(name, {}), **options}))
     # seed by seed: a sweep stopped half way has every curriculum on its first seeds
+    # a student other than the domain's own is part of each run's label, as plan_run makes it
+    try:
+        student = {"algo": algo} if algo is not None and algo != load_domain(domain).agent else {}
+    except ExperimentError as error:
+        raise SweepError(str(error)) from None
     jobs = [
-        Job(domain, curriculum_label(name, options), name, seed, steps, str(runs), options, dict(agent_options or {}))
+        Job(
+            domain,
+            run_label({"curriculum": name, "curriculum_options": options, **student}),
+            name,
+            seed,
+            steps,
+            str(runs),
+            options,
+            dict(agent_options or {}),
+            algo,
+        )
         for seed in seeds
         for name, options in chosen
     ]
@@ -159,7 +179,16 @@ def sweep(
 def _problem(job: Job) -> str | None:
     """Why ``job`` cannot run as asked, or ``None``."""
     try:
-        plan_run(job.domain, job.curriculum, job.seed, job.steps, job.runs, job.curriculum_options, job.agent_options)
+        plan_run(
+            job.domain,
+            job.curriculum,
+            job.seed,
+            job.steps,
+            job.runs,
+            job.curriculum_options,
+            job.agent_options,
+            algo=job.algo,
+        )
     except ExperimentError as error:
         return str(error)
     return None

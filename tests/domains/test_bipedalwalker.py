@@ -36,7 +36,8 @@ from sebn.core.network import SEBN
 from sebn.core.spec import load_spec
 from sebn.curricula.base import TaskSpace
 from sebn.curricula.registry import curricula_for
-from sebn.runner.experiment import run
+from sebn.report.summary import summarise
+from sebn.runner.experiment import ExperimentError, run
 
 FLOAT32 = 1e-5  # Box2D keeps vertices in single precision
 levels = st.fixed_dictionaries({name: st.integers(0, count - 1) for name, count in LEVELS.items()})
@@ -227,3 +228,24 @@ def test_a_short_run_with_each_curriculum(tmp_path, curriculum):
         assert (run_dir / "generations.jsonl").read_text().strip()
     final = json.loads((run_dir / "final.json").read_text())
     assert set(final) >= set(EVALUATION)
+
+
+def test_a_short_run_with_the_ppo_student_is_its_own_run(tmp_path):
+    run_dir = run(
+        "bipedalwalker",
+        "uniform",
+        seed=0,
+        steps=256,
+        runs=tmp_path,
+        agent_options={"num_envs": 2, "num_steps": 64, "num_minibatches": 2, "update_epochs": 1, "eval_episodes": 1},
+        algo="ppo",
+        progress=False,
+    )
+    assert run_dir == tmp_path / "bipedalwalker" / "uniform@ppo" / "seed0"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["algo"] == "ppo" and config["agent_args"]["gamma"] == 0.99 and config["agent_args"]["num_envs"] == 2
+    assert json.loads((run_dir / "final.json").read_text())["global_step"] == 256
+    (row,) = summarise([tmp_path])[0].rows
+    assert row.label == "uniform@ppo"  # runs of two students never share a report row
+    with pytest.raises(ExperimentError, match=r"trains with td3_fork, ppo \(default td3_fork\), not 'sac'"):
+        run("bipedalwalker", "uniform", steps=256, runs=tmp_path, algo="sac", progress=False)

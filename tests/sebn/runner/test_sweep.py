@@ -145,6 +145,26 @@ def test_a_bad_agent_option_stops_the_sweep_before_any_run(tmp_path, capsys, opt
     assert not list(tmp_path.iterdir())
 
 
+def test_a_sweep_of_another_student_labels_its_runs_and_an_unknown_one_stops_it(tmp_path, capsys):
+    flags = ["--curricula", "uniform", "--seeds", "0", "--steps", "256", "--no-progress", "--runs", str(tmp_path)]
+    ppo = [
+        "--agent",
+        "num_envs=2",
+        "--agent",
+        "num_steps=64",
+        "--agent",
+        "num_minibatches=2",
+        "--agent",
+        "update_epochs=1",
+    ]
+    assert main(["sweep", "bipedalwalker", *flags, "--algo", "ppo", *ppo, "--agent", "eval_episodes=1"]) == 0
+    assert (
+        json.loads((tmp_path / "bipedalwalker" / "uniform@ppo" / "seed0" / "config.json").read_text())["algo"] == "ppo"
+    )
+    assert main(["sweep", "bipedalwalker", *flags, "--algo", "dqn"]) == 2
+    assert "trains with td3_fork, ppo (default td3_fork), not 'dqn'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["--seeds 2-1", "--seeds x", "--curricula ,", "--workers 0"])
 def test_bad_flags_are_explained(bad, capsys):
     with pytest.raises(SystemExit) as exit_:
