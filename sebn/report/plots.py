@@ -144,10 +144,11 @@ def curve_band(curves: list[np.ndarray], seed: int = 0) -> tuple[np.ndarray, np.
     return mean, low, high
 
 
-def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: str | None = None) -> None:
+def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: str | None = None) -> plt.Figure:
     """Learning curves per curriculum (mean and bootstrap interval over seeds, after EMA
     ``smoothing`` per seed; ``metric`` as for :func:`read_evals`) and, for the first run
-    with SEBN generations, its task distribution and estimated competencies."""
+    with SEBN generations, its task distribution and estimated competencies. Writes
+    ``output`` and returns the (closed) figure."""
     runs = find_runs(paths)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     shown = f"eval/{metric or 'success_rate'}"
@@ -175,7 +176,8 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
         steps = seeds[0][0][:length]
         curves = [ema(v[:length], smoothing) if smoothing > 0 else v[:length] for _, v in seeds]
         mean, low, high = curve_band(curves)
-        ax.plot(steps, mean, label=f"{label} ({len(seeds)} seeds)")
+        # a run with one evaluation is one point, which a line alone would not show
+        ax.plot(steps, mean, marker="o" if len(steps) == 1 else None, label=f"{label} ({len(seeds)} seeds)")
         ax.fill_between(steps, low, high, alpha=0.2)
     ax.set(xlabel="env steps", ylabel=shown.removeprefix("eval/").replace("_", " "), title="evaluation")
     ax.legend(fontsize=7)
@@ -187,6 +189,7 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)
     plt.close(fig)
+    return fig
 
 
 def _plot_generations(ax_tasks, ax_theta, generations: list[dict], label: str) -> None:

@@ -192,6 +192,9 @@ def plan_run(
         "resume": resume,
         "checkpoint_every": checkpoint_every or max(steps // 10, 1),
     }
+    # a run shorter than the domain's evaluation interval still gets five training-time evaluations
+    if agent_args.get("eval_every", 0) > steps // 5 and "eval_every" not in (agent_options or {}):
+        agent_args["eval_every"] = max(steps // 5, 1)
     # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
     arguments = {**agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
     plan = RunPlan(spec, agent, run_dir, what, arguments, chosen, feeding, resume, None)

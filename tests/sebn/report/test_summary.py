@@ -120,3 +120,15 @@ def test_cli_writes_the_report_and_plots(tmp_path, capsys):
     assert (tmp_path / "report_toy.png").stat().st_size > 0
     assert main(["report", str(tmp_path / "nothing"), "-o", str(out)]) == 2
     assert "no run directories" in capsys.readouterr().err
+
+
+def test_a_run_with_one_evaluation_is_plotted_as_a_point(tmp_path):
+    from sebn.report.plots import plot_runs
+    from sebn.runner.experiment import run
+
+    # the student evaluates at step 0 and every eval_every: past the budget, only the first
+    run("student_doorkey", "uniform", steps=50, runs=tmp_path, agent_options={"eval_every": 1000}, progress=False)
+    figure = plot_runs([tmp_path], tmp_path / "plot.png")
+    (line,) = figure.axes[0].lines
+    assert len(line.get_xdata()) == 1 and line.get_marker() == "o"
+    assert (tmp_path / "plot.png").stat().st_size > 0

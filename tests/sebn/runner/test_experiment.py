@@ -222,6 +222,15 @@ def test_curricula_are_checked_against_the_domain(tmp_path):
         run("doorkey", "gradient", steps=100, runs=tmp_path, progress=False)
 
 
+def test_a_short_run_still_gets_five_training_time_evaluations(tmp_path):
+    from sebn.runner.experiment import plan_run
+
+    assert plan_run("doorkey", "uniform", steps=8000, runs=tmp_path).arguments["eval_every"] == 1600
+    assert plan_run("doorkey", "uniform", steps=300_000, runs=tmp_path).arguments["eval_every"] == 10_000
+    asked = plan_run("doorkey", "uniform", steps=8000, runs=tmp_path, agent_options={"eval_every": 0})
+    assert asked.arguments["eval_every"] == 0  # what the user asks for stands
+
+
 def test_a_runs_path_through_a_file_is_refused_before_anything_runs(tmp_path):
     (tmp_path / "notes").write_text("not a directory")
     for runs in (tmp_path / "notes", tmp_path / "notes" / "deeper"):
