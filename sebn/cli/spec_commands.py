@@ -16,11 +16,15 @@ def _network(path: str):
     return SEBN(load_spec(path))
 
 
-def _theta(net, path: str):
-    from sebn.core.fit import theta_from_json
+def _fit_file(net, path: str):
+    """A theta/fit file read once and validated as every command reads it: theta, rates
+    (``None`` when it has none), and the posterior draws of theta and of the rates
+    (``None`` for a point fit)."""
+    from sebn.core.fit import draws_from_json, rates_from_json, theta_from_json
 
+    data = read_json(path)
     try:
-        return theta_from_json(net, read_json(path), path)
+        return (theta_from_json(net, data, path), rates_from_json(net, data, path), *draws_from_json(net, data, path))
     except ValueError as err:
         raise UsageError(str(err)) from None
 
@@ -50,16 +54,6 @@ def show(args) -> int:
     return 0
 
 
-def _rates(net, path: str):
-    """A theta/fit file's ``rates`` (``None`` when it has none), validated as every command reads them."""
-    from sebn.core.fit import rates_from_json
-
-    try:
-        return rates_from_json(net, read_json(path), path)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-
-
 def simulate(args) -> int:
     import torch
 
@@ -67,7 +61,7 @@ def simulate(args) -> int:
     from sebn.core.records import write_jsonl
 
     net = _network(args.spec)
-    theta = _theta(net, args.theta)
+    theta, rates, _, _ = _fit_file(net, args.theta)
     generator = torch.Generator().manual_seed(args.seed)
     settings = net.settings()
     picks = torch.randint(len(settings), (args.n,), generator=generator)
@@ -78,7 +72,7 @@ def simulate(args) -> int:
         if len(net.targets) > 1:
             task["target"] = net.targets[target]
         tasks.append(task)
-    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe, rates=_rates(net, args.theta))
+    records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe, rates=rates)
     try:
         write_jsonl(args.output, records)
     except OSError as err:
@@ -179,19 +173,12 @@ INTERVAL = (0.05, 0.95)
 def score(args) -> int:
     import torch
 
-    from sebn.core.fit import draws_from_json
     from sebn.core.inference import score
 
     net = _network(args.spec)
-    data = read_json(args.fit)
-    theta = _theta(net, args.fit)
+    theta, rates, draws, rate_draws = _fit_file(net, args.fit)
     if args.target is not None and args.target not in net.targets:
         raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
-    rates = _rates(net, args.fit)
-    try:
-        draws, rate_draws = draws_from_json(net, data, args.fit)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
     settings = net.settings()
     if draws is None:
         probs, intervals = score(net, theta, settings, rates), None
