@@ -305,7 +305,9 @@ class Checkpointer:
                 obj.load_state_dict(state[name])
         set_rng_state(state["rng"], self.rng)
         set_env_rng_states(self.envs, state["env_rng"])
-        return state["counters"]
+        counters = state["counters"]
+        print(f"resuming from step {counters.get('global_step', 0):,} ({path})", file=sys.stderr, flush=True)
+        return counters
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:

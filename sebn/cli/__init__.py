@@ -22,6 +22,7 @@ from sebn.cli.arguments import (
     add_reward_option,
     add_run_options,
     curricula_list,
+    non_negative_int,
     positive_float,
     positive_int,
     seeds,
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--theta", required=True, help='JSON file {"theta": {competency: [p0, p1, ...]}}')
     simulate.add_argument("-n", type=positive_int, default=1000, help="rollouts to draw (default 1000)")
     simulate.add_argument("-o", "--output", required=True, help="episodes.jsonl to write")
-    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--seed", type=non_negative_int, default=0)
     simulate.add_argument(
         "--observe",
         choices=("all", "task"),
@@ -96,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--warmup", type=positive_int, default=500, help="NUTS warm-up steps (default 500)")
     fit.add_argument("--chains", type=positive_int, default=1, help="NUTS chains, in parallel processes (default 1)")
     fit.add_argument("--svi-steps", type=positive_int, default=3000, help="the most SVI steps (it stops when settled)")
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--seed", type=non_negative_int, default=0)
     fit.add_argument("-o", "--output", required=True, help="fit.json to write")
     fit.set_defaults(run=_later("spec_commands", "fit"))
 
@@ -112,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("domain", choices=DOMAINS)
     both = "sebn, anti, alp-gmm: domains with a spec; gradient: domains without; uniform, target: both"
     run.add_argument("--curriculum", choices=CURRICULA, default="sebn", help=both)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=non_negative_int, default=0)
     add_run_options(run)
     run.add_argument("--checkpoint-every", type=positive_int, help="env steps between checkpoints (default: a tenth)")
     add_reward_option(run)

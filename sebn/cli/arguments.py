@@ -38,6 +38,7 @@ def _at_least(kind: type, noun: str, strict: bool):
 
 
 positive_int = _at_least(int, "integer", strict=True)
+non_negative_int = _at_least(int, "integer", strict=False)
 positive_float = _at_least(float, "number", strict=True)
 non_negative_float = _at_least(float, "number", strict=False)
 

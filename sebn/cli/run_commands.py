@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from sebn.cli.arguments import UsageError, options_from_flags
@@ -91,7 +92,7 @@ def plot(args) -> int:
 
 
 def report(args) -> int:
-    from sebn.report.summary import write_report
+    from sebn.report.summary import one_seed_warning, write_report
     from sebn.runner.rundir import RunsError
 
     if not 0 <= args.ema < 1:
@@ -102,6 +103,10 @@ def report(args) -> int:
         )
     except RunsError as err:
         raise UsageError(str(err)) from None
+    for one_report in reports:
+        single = [row.label for row in one_report.rows if row.runs == 1]
+        if single:
+            print(f"warning: {one_report.domain}: {one_seed_warning(single)}", file=sys.stderr)
     print(
         f"report: {args.output} ({', '.join(f'{r.domain}: {sum(row.runs for row in r.rows)} runs' for r in reports)})"
     )

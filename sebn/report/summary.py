@@ -230,6 +230,14 @@ def _cell(value: tuple[float, float, float], digits: int) -> str:
     return f"{iq:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
 
 
+def one_seed_warning(labels: list[str]) -> str:
+    """What a report says of curricula with a single run: their intervals are no intervals."""
+    return (
+        f"{', '.join(labels)}: one run each, so each interval is that run's value and says nothing of the "
+        "spread over seeds (run more seeds)"
+    )
+
+
 def to_markdown(reports: list[DomainReport], plots: dict[str, str] | None = None) -> str:
     """The report's tables (and plots, domain -> image path) as Markdown."""
     lines = [
@@ -267,6 +275,9 @@ def to_markdown(reports: list[DomainReport], plots: dict[str, str] | None = None
                     cells.append(f"{bound}{_cell(row.to_threshold, 0)} ({row.reached}/{row.runs})")
             cells.append("reference" if row.improvement is None else _cell(row.improvement, 2))
             lines.append("| " + " | ".join(cells) + " |")
+        single = [row.label for row in report.rows if row.runs == 1]
+        if single:
+            lines += ["", f"{one_seed_warning(single)}."]
         if plots and report.domain in plots:
             lines += ["", f"![{report.domain}]({plots[report.domain]})"]
         lines.append("")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -236,6 +237,7 @@ def run(*request: Any, progress: bool = True, **named: Any) -> Path:
     """
     plan = plan_run(*request, **named)
     if plan.finished:
+        print(f"{plan.run_dir} is already complete: nothing to run", file=sys.stderr, flush=True)
         return plan.run_dir
     run_dir, arguments, spec, agent = RunDir(plan.run_dir), plan.arguments, plan.domain, plan.agent
     config = {

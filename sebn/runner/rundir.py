@@ -181,9 +181,12 @@ def find_runs(paths: Iterable[Path]) -> list[Path]:
     """Run directories (holding ``config.json``) at or below each path.
 
     Raises:
-        RunsError: none found.
+        RunsError: a path that does not exist, or none found.
     """
     paths = list(paths)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise RunsError(f"{', '.join(missing)}: no such directory")
     found = []
     for path in paths:
         if (path / "config.json").exists():

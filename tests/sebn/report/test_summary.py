@@ -119,7 +119,22 @@ def test_cli_writes_the_report_and_plots(tmp_path, capsys):
     assert "| sebn | 4 | 0.75 [" in text and ">= 4,500 [" in text and "(2/4)" in text and "| 0.75 [0.2" in text
     assert (tmp_path / "report_toy.png").stat().st_size > 0
     assert main(["report", str(tmp_path / "nothing"), "-o", str(out)]) == 2
+    assert f"{tmp_path / 'nothing'}: no such directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "-o", str(out)]) == 2
     assert "no run directories" in capsys.readouterr().err
+
+
+def test_a_curriculum_of_one_run_is_said_to_have_no_interval(tmp_path, capsys):
+    write_runs(tmp_path)
+    out = tmp_path / "report.md"
+    assert (
+        main(["report", str(tmp_path / "toy" / "uniform" / "seed0"), str(tmp_path / "toy" / "sebn"), "-o", str(out)])
+        == 0
+    )
+    warning = "uniform: one run each, so each interval is that run's value"
+    assert f"warning: toy: {warning}" in capsys.readouterr().err
+    assert warning in out.read_text()
 
 
 def test_a_run_with_one_evaluation_is_plotted_as_a_point(tmp_path):

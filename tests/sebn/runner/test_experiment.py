@@ -40,7 +40,7 @@ def small_run(tmp_path, **changes):
     return run("doorkey", "sebn", runs=tmp_path, checkpoint_every=1024, progress=False, **{**asked, **changes})
 
 
-def test_a_short_run_writes_every_file(tmp_path):
+def test_a_short_run_writes_every_file(tmp_path, capsys):
     run_dir = small_run(tmp_path)
     assert run_dir == tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
     config = json.loads((run_dir / "config.json").read_text())
@@ -64,7 +64,9 @@ def test_a_short_run_writes_every_file(tmp_path):
     assert checkpoint["callbacks"]["delivered"] == len(episodes)
 
     mtime = (run_dir / "config.json").stat().st_mtime
-    assert small_run(tmp_path) == run_dir  # complete: skipped
+    capsys.readouterr()
+    assert small_run(tmp_path) == run_dir  # complete: skipped, and said so
+    assert f"{run_dir} is already complete: nothing to run" in capsys.readouterr().err
     assert (run_dir / "config.json").stat().st_mtime == mtime
     with pytest.raises(ExperimentError, match="holds a different run"):
         small_run(tmp_path, steps=9999)
@@ -97,7 +99,10 @@ def test_killed_run_resumes_without_losing_or_repeating_episodes(tmp_path):
     saved = torch.load(checkpoint, weights_only=True)["callbacks"]["delivered"]
     assert not json.loads((run_dir / "config.json").read_text()).get("finished")
 
-    assert subprocess.run(command, capture_output=True).returncode == 0
+    resume_point = torch.load(checkpoint, weights_only=True)["counters"]["global_step"]
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0
+    assert f"resuming from step {resume_point:,} ({checkpoint})" in resumed.stderr
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     tickets = [e["ticket"] for e in episodes]
     assert len(tickets) == len(set(tickets))  # none counted twice
@@ -123,6 +128,9 @@ def test_cli_reports_bad_flags(capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["run", "doorkey", "--delta", "-1"])
     assert "expected a non-negative number, got '-1'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "doorkey", "--seed", "-1"])
+    assert "argument --seed: expected a non-negative integer, got '-1'" in capsys.readouterr().err
     assert main(["run", "doorkey", "--agent", "hiden_sizes=[8]", "--no-progress", "--runs", str(tmp_path)]) == 2
     assert "ppo_options has no argument hiden_sizes; its arguments:" in capsys.readouterr().err
 
