@@ -34,9 +34,9 @@ from torch.distributions import constraints
 from benchmarks.markdown import write_section
 from sebn.core.check import identifiability, log_tails
 from sebn.core.fit import SufficientStats, fit, stats_model
-from sebn.core.inference import Scorer
+from sebn.core.inference import DTYPE, Scorer
 from sebn.core.model import sebn_model, simulate
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.network import SEBN
 from sebn.core.records import observations
 from sebn.core.spec import load_spec
 from tests.sebn.core.strategies import synthetic_spec
@@ -316,7 +316,7 @@ def bench_posteriors(n_rollouts: int, draws: int, warmup: int, old_svi_steps: in
         f"NUTS with JIT, `sebn fit --method nuts` ({warmup} warm-up, {draws:,} draws)": timed(lambda: nuts(True)),
     }
     reference = next(draws for name, (draws, _) in results.items() if "with JIT" in name)
-    sd_reference = (log_tails(net, reference).numpy() @ basis.T).std(0)
+    sd_reference = (log_tails(net, reference) @ basis.T).std(0)
     p_reference = Scorer(net)(reference).mean(0)
     rows = [
         f"| posterior of theta, `doorkey.sebn`, {n_rollouts:,} rollouts ({stats.n_groups} groups) | time | "
@@ -325,7 +325,7 @@ def bench_posteriors(n_rollouts: int, draws: int, warmup: int, old_svi_steps: in
     ]
     times = {}
     for name, (found, seconds) in results.items():
-        ratio = (log_tails(net, found).numpy() @ basis.T).std(0) / sd_reference
+        ratio = (log_tails(net, found) @ basis.T).std(0) / sd_reference
         gap = float((Scorer(net)(found).mean(0) - p_reference).abs().max())
         rows.append(
             f"| {name} | {seconds:.1f} s | {np.median(ratio):.2f} [{ratio.min():.2f}, {ratio.max():.2f}] | {gap:.4f} |"

@@ -30,11 +30,11 @@ def _fit_file(net, path: str):
 
 
 def check(args) -> int:
-    from sebn.core.check import check_spec
+    from sebn.core.check import check_spec, readable_count
 
     net = _network(args.spec)
     print(
-        f"{args.spec}: ok: {len(net.env)} env variables ({net.n_settings} settings), "
+        f"{args.spec}: ok: {len(net.env)} env variables ({readable_count(net.n_settings)} settings), "
         f"{len(net.base)} base and {len(net.derived)} derived competencies, {len(net.targets)} targets, "
         f"{len(net.rules)} target lines"
     )
@@ -63,12 +63,13 @@ def simulate(args) -> int:
     net = _network(args.spec)
     theta, rates, _, _ = _fit_file(net, args.theta)
     generator = torch.Generator().manual_seed(args.seed)
-    settings = net.settings()
-    picks = torch.randint(len(settings), (args.n,), generator=generator)
+    # each variable drawn on its own: uniform over the settings without listing them
+    picks = [torch.randint(len(domain), (args.n,), generator=generator).tolist() for domain in net.domains]
+    settings = [[domain[i] for domain, i in zip(net.domains, row)] for row in zip(*picks)] if picks else [[]] * args.n
     chosen_targets = torch.randint(len(net.targets), (args.n,), generator=generator)
     tasks = []
-    for row, target in zip(picks.tolist(), chosen_targets.tolist()):
-        task = net.describe_setting(settings[row])
+    for row, target in zip(settings, chosen_targets.tolist()):
+        task = net.describe_setting(row)
         if len(net.targets) > 1:
             task["target"] = net.targets[target]
         tasks.append(task)
@@ -83,7 +84,7 @@ def simulate(args) -> int:
 
 
 def fit(args) -> int:
-    from sebn.core.fit import fit
+    from sebn.core.fit import SufficientStats, fit
     from sebn.core.records import RecordError, read_jsonl
 
     net = _network(args.spec)
@@ -93,7 +94,7 @@ def fit(args) -> int:
             raise UsageError(f"{args.episodes} holds no episodes")
         result = fit(
             net,
-            records,
+            SufficientStats.from_records(net, records, args.episodes),
             method=args.method,
             concentration=args.concentration,
             fit_rates=args.fit_rates,
@@ -132,6 +133,8 @@ def _data_identifiability(net, records) -> str:
     from sebn.core.records import observations
 
     report = data_identifiability(net, *observations(net, records))
+    if report.rank is None:
+        return "\n".join(f"note: {n}" for n in report.notes)
     lines = [f"theta: {len(report.parameters)} free parameters, {report.rank} identifiable from these rollouts"]
     if report.unidentified:
         lines += [f"warning: these rollouts cannot identify {u}" for u in report.unidentified]
@@ -171,28 +174,49 @@ INTERVAL = (0.05, 0.95)
 
 
 def score(args) -> int:
+    import numpy as np
     import torch
 
+    from sebn.core.check import readable_count
     from sebn.core.inference import score
+    from sebn.core.search import EXHAUSTIVE_LIMIT, likeliest
 
     net = _network(args.spec)
     theta, rates, draws, rate_draws = _fit_file(net, args.fit)
     if args.target is not None and args.target not in net.targets:
         raise UsageError(f"unknown target '{args.target}' (the spec has: {', '.join(net.targets)})")
-    settings = net.settings()
+    targets = [args.target] if args.target else list(net.targets)
+    if draws is not None and rate_draws is not None:
+        rates = rate_draws
+    if net.n_settings <= EXHAUSTIVE_LIMIT:
+        settings = net.settings()
+        pairs = [(i, net.targets.index(t)) for i in range(len(settings)) for t in targets]
+    elif args.top:
+        settings, target_index = likeliest(
+            net, theta if draws is None else draws, targets, args.top, rates, rng=np.random.default_rng(0)
+        )
+        pairs = list(enumerate(target_index.tolist()))
+        print(
+            f"{args.spec}: {readable_count(net.n_settings)} settings are too many to score each; these are the "
+            f"likeliest of those a sample-search scored, not guaranteed the likeliest of all",
+            file=sys.stderr,
+        )
+    else:
+        raise UsageError(
+            f"{args.spec} has {readable_count(net.n_settings)} settings, too many to list (the limit is "
+            f"{EXHAUSTIVE_LIMIT:,}); --top K lists the K likeliest (setting, target) pairs, found by sample-search"
+        )
     if draws is None:
         probs, intervals = score(net, theta, settings, rates), None
     else:  # the posterior predictive mean and an equal-tailed interval over the draws
-        sampled = score(net, draws, settings, rate_draws if rate_draws is not None else rates)
+        sampled = score(net, draws, settings, rates)
         probs, intervals = sampled.mean(0), torch.quantile(sampled, torch.tensor(INTERVAL, dtype=sampled.dtype), dim=0)
     rows = []
-    for i in range(len(settings)):
-        for t, name in enumerate(net.targets):
-            if args.target in (None, name):
-                row = {"env": net.describe_setting(settings[i]), "target": name, "p": float(probs[i, t])}
-                if intervals is not None:
-                    row["p_low"], row["p_high"] = float(intervals[0, i, t]), float(intervals[1, i, t])
-                rows.append(row)
+    for i, t in pairs:
+        row = {"env": net.describe_setting(settings[i]), "target": net.targets[t], "p": float(probs[i, t])}
+        if intervals is not None:
+            row["p_low"], row["p_high"] = float(intervals[0, i, t]), float(intervals[1, i, t])
+        rows.append(row)
     if args.top:
         rows = sorted(rows, key=lambda r: -r["p"])[: args.top]
     if args.json:

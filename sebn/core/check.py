@@ -10,6 +10,16 @@ read plainly: a single ``log P(c>=k)`` (no line needs that level) or a differenc
 ``log P(a>=1) - log P(b>=1)`` (a and b are only ever required together, so only their
 product is identified).
 
+Each probability is a sum of terms ``coef * exp(sum of the log tails it needs)``
+(:mod:`sebn.core.expansion`), so the Jacobian is written down, not differentiated: a
+term's row is its value on each coordinate it needs. It is built on one setting per
+class (:meth:`~sebn.core.network.SEBN.setting_classes`: settings no condition tells
+apart) and then on the distinct requirement arrays among them, so a spec of 10^6 settings
+costs what its few distinct requirements cost. The check needs numpy only, never torch,
+so ``sebn check`` answers at once. Spaces over :data:`CLASS_LIMIT` classes, or of over
+:data:`JACOBIAN_LIMIT` terms, get their warnings of unused parts and a note saying what
+was not analysed.
+
 Example:
     >>> from sebn.core.spec import parse_spec
     >>> from sebn.core.network import SEBN
@@ -24,50 +34,72 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from sebn.core.inference import Terms, compile_pattern
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.expansion import TermArrays, expand_pattern, spec_coefficients, stack
+from sebn.core.network import SEBN, SpaceTooLarge
 
 MAX_JOINT_TARGETS = 6
 EXAMPLES = 3
+CLASS_LIMIT = 1_000_000
+"""The most classes of settings :func:`check_spec` analyses (a second or two of numpy)."""
+JACOBIAN_LIMIT = 1_000_000
+"""The most terms of joint probabilities the identifiability analysis expands."""
 
 
 @dataclass
 class Report:
-    """Findings of :func:`check_spec`; ``warnings`` are printed, none is fatal."""
+    """Findings of :func:`check_spec`; ``warnings`` are printed, none is fatal. ``notes``
+    say what was not analysed (then ``rank`` is ``None``)."""
 
     warnings: list[str] = field(default_factory=list)
     parameters: list[str] = field(default_factory=list)
-    rank: int = 0
+    rank: int | None = 0
     unidentified: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [f"warning: {w}" for w in self.warnings]
-        lines.append(f"theta: {len(self.parameters)} free parameters, {self.rank} identifiable from target outcomes")
-        lines += [f"  not identifiable: {u}" for u in self.unidentified]
+        lines += [f"note: {n}" for n in self.notes]
+        if self.rank is not None:
+            lines.append(
+                f"theta: {len(self.parameters)} free parameters, {self.rank} identifiable from target outcomes"
+            )
+            lines += [f"  not identifiable: {u}" for u in self.unidentified]
         return "\n".join(lines)
 
 
 def check_spec(net: SEBN, seed: int = 0) -> Report:
     """Gaps, unused competencies and levels, and the functionals theta cannot identify."""
     report = Report()
-    _unconstrained_settings(net, report)
     _unused(net, report)
-    _identifiability(net, report, seed)
+    try:
+        classes = net.setting_classes(limit=CLASS_LIMIT)
+    except SpaceTooLarge as err:
+        report.notes.append(f"{err}: settings without requirements and identifiability not analysed")
+        report.rank = None
+        return report
+    _unconstrained_settings(net, classes, report)
+    _identifiability(net, classes.settings, report, seed)
     return report
 
 
-def _unconstrained_settings(net: SEBN, report: Report) -> None:
-    settings = net.settings()
-    free = net.unconstrained(settings)
+def readable_count(n: int) -> str:
+    """A count as people read it: ``1,024``; past a trillion ``1e+30``."""
+    return f"{n:,}" if n < 10**12 else f"{n:.3g}"
+
+
+def _unconstrained_settings(net: SEBN, classes, report: Report) -> None:
+    free = net.unconstrained(classes.settings)
     for t, name in enumerate(net.targets):
-        rows = free[:, t].nonzero().squeeze(-1)
+        rows = free[:, t].nonzero()[0]
         if len(rows):
-            examples = "; ".join(_setting(net, settings[r]) for r in rows[:EXAMPLES])
-            more = f" and {len(rows) - EXAMPLES} more" if len(rows) > EXAMPLES else ""
+            count = int(classes.sizes[rows].sum())
+            shown = min(len(rows), EXAMPLES)
+            examples = "; ".join(_setting(net, classes.settings[r]) for r in rows[:shown])
+            more = f" and {readable_count(count - shown)} more" if count > shown else ""
             report.warnings.append(
-                f"target '{name}' has no requirement in {len(rows)} of {len(settings)} settings "
+                f"target '{name}' has no requirement in {readable_count(count)} of "
+                f"{readable_count(net.n_settings)} settings "
                 f"(predicted to succeed at its success rate there): {examples}{more}"
             )
 
@@ -100,11 +132,16 @@ def _unused(net: SEBN, report: Report) -> None:
                 )
 
 
-def _identifiability(net: SEBN, report: Report, seed: int) -> None:
+def _identifiability(net: SEBN, settings: np.ndarray, report: Report, seed: int) -> None:
     report.parameters = parameter_names(net)
     if not report.parameters:
         return
-    identified, unidentified = identifiability(net, seed)
+    try:
+        identified, unidentified = identifiability(net, seed, settings)
+    except SpaceTooLarge as err:
+        report.notes.append(f"{err}: identifiability not analysed")
+        report.rank = None
+        return
     report.rank = len(identified)
     report.unidentified = [_describe(row, report.parameters) for row in unidentified]
 
@@ -114,17 +151,18 @@ def parameter_names(net: SEBN) -> list[str]:
     return [f"log P({c}>={k})" for c, n in zip(net.base, net.n_levels) for k in range(1, n)]
 
 
-def log_tails(net: SEBN, theta) -> torch.Tensor:
-    """``[S, P]`` coordinates of theta (``[L]`` or ``[S, L]`` per competency) in log-tail form."""
+def log_tails(net: SEBN, theta) -> np.ndarray:
+    """``[S, P]`` coordinates of theta (``[L]`` or ``[S, L]`` arrays or tensors per
+    competency) in log-tail form."""
     columns = []
     for name in net.base:
-        probs = torch.atleast_2d(torch.as_tensor(theta[name], dtype=DTYPE))
-        columns.append(probs.flip(-1).cumsum(-1).flip(-1)[:, 1:].log())
-    return torch.cat(columns, dim=-1)
+        probs = np.atleast_2d(np.asarray(theta[name], dtype=np.float64))
+        columns.append(np.log(np.flip(np.flip(probs, -1).cumsum(-1), -1)[:, 1:]))
+    return np.concatenate(columns, axis=-1)
 
 
 def identifiability(
-    net: SEBN, seed: int = 0, settings: torch.Tensor | None = None, targets: list[int] | None = None
+    net: SEBN, seed: int = 0, settings: np.ndarray | None = None, targets: list[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bases (rows, reduced echelon form) of the identifiable and the unidentifiable
     linear functionals of the log-tail coordinates, from the Jacobian's row and null spaces.
@@ -132,24 +170,35 @@ def identifiability(
     Args:
         net: the network.
         seed: seeds the generic points the Jacobian is taken at.
-        settings: the env settings outcomes come from (``[n, n_env]``; every setting by default).
+        settings: the env settings outcomes come from (``[n, n_env]``; by default one of
+            each class of settings, which has the same answer as every setting).
         targets: indices of the targets observed (all by default).
+
+    Raises:
+        SpaceTooLarge: the joint probabilities expand to over :data:`JACOBIAN_LIMIT` terms.
     """
-    terms = _joint_success_terms(net, settings, targets)
-    generator = torch.Generator().manual_seed(seed)
+    if settings is None:
+        settings = net.setting_classes(limit=CLASS_LIMIT).settings
+    terms = _joint_success_terms(net, np.asarray(settings), targets)
+    coef, needed = spec_coefficients(net, terms), _needed_coordinates(net, terms)
+    rng = np.random.default_rng(seed)
     best = None
     for _ in range(2):  # two generic points guard against an unlucky one
-        point = _random_log_tails(net, generator)
-        jac = torch.autograd.functional.jacobian(lambda x: _probs(net, terms, x), point)
-        _, singular, vh = torch.linalg.svd(jac, full_matrices=True)
-        rank = int((singular > 1e-8 * singular.max()).sum()) if singular.numel() else 0
+        value = coef * np.exp(needed @ _random_log_tails(net, rng))
+        jac = np.stack(
+            [np.bincount(terms.row, weights=value * column, minlength=terms.n_rows) for column in needed.T], axis=1
+        )
+        # the same singular values and right vectors as the tall Jacobian, from a square R
+        square = np.linalg.qr(np.vstack([jac, np.zeros((max(len(needed.T) - len(jac), 0), len(needed.T)))]), mode="r")
+        _, singular, vh = np.linalg.svd(square)
+        rank = int((singular > 1e-8 * singular.max()).sum()) if singular.size else 0
         if best is None or rank > best[0]:
-            best = (rank, vh.numpy())
+            best = (rank, vh)
     rank, vh = best
     return np.array(_rref(vh[:rank])), np.array(_rref(vh[rank:]))
 
 
-def data_identifiability(net: SEBN, settings: torch.Tensor, observed: torch.Tensor, seed: int = 0) -> Report:
+def data_identifiability(net: SEBN, settings, observed, seed: int = 0) -> Report:
     """What rollouts can identify: the functionals of theta that outcomes in these settings,
     of the targets these rollouts observe, cannot pin down however many there are.
 
@@ -159,48 +208,61 @@ def data_identifiability(net: SEBN, settings: torch.Tensor, observed: torch.Tens
         observed: ``[n, m]`` each rollout's target outcomes (``-1``: not observed).
         seed: as for :func:`identifiability`.
     """
+    settings, observed = np.asarray(settings), np.asarray(observed)
     report = Report(parameters=parameter_names(net))
-    informative = (observed >= 0).any(dim=1)
+    informative = (observed >= 0).any(axis=1)
     targets = [t for t in range(len(net.targets)) if bool((observed[:, t] >= 0).any())]
     if not report.parameters or not targets:
         report.unidentified = [] if not report.parameters else ["every parameter: no target outcome observed"]
         return report
-    identified, unidentified = identifiability(net, seed, torch.unique(settings[informative], dim=0), targets)
+    try:
+        identified, unidentified = identifiability(net, seed, np.unique(settings[informative], axis=0), targets)
+    except SpaceTooLarge as err:
+        report.notes.append(f"{err}: what these rollouts identify not analysed")
+        report.rank = None
+        return report
     report.rank = len(identified)
     report.unidentified = [_describe(row, report.parameters) for row in unidentified]
     return report
 
 
-def _joint_success_terms(net: SEBN, settings: torch.Tensor | None = None, targets: list[int] | None = None) -> Terms:
-    settings = net.settings() if settings is None else settings
-    levels, parents = net.requirements(settings)
+def _joint_success_terms(net: SEBN, settings: np.ndarray, targets: list[int] | None = None) -> TermArrays:
+    """The terms of ``P(A = 1 | e)`` for every set ``A`` of up to :data:`MAX_JOINT_TARGETS`
+    targets, over the settings' distinct requirement arrays (settings that require the
+    same give the same rows)."""
+    levels, parents, _ = net.distinct_requirements(settings)
     targets = list(range(len(net.targets))) if targets is None else targets
     sets = [
         list(c)
         for size in range(1, min(len(targets), MAX_JOINT_TARGETS) + 1)
         for c in itertools.combinations(targets, size)
     ]
-    return Terms.stack([compile_pattern(net, levels, parents, ones, []) for ones in sets])
+    # each set expands to at most 2^(its targets and their ancestors) terms per setting
+    bound = sum(len(levels) << len(net.target_ancestors([net.targets[i] for i in ones])) for ones in sets)
+    if bound > JACOBIAN_LIMIT:
+        raise SpaceTooLarge(
+            f"{len(levels):,} distinct requirements x {len(sets):,} sets of targets expand to up to {bound:.3g} "
+            f"terms (the limit is {JACOBIAN_LIMIT:,})"
+        )
+    return stack([expand_pattern(net, levels, parents, ones, []) for ones in sets])
 
 
-def _random_log_tails(net: SEBN, generator: torch.Generator) -> torch.Tensor:
+def _needed_coordinates(net: SEBN, terms: TermArrays) -> np.ndarray:
+    """``[J, P]`` indicator: the log-tail coordinate ``log P(C_i >= k)`` each term needs."""
+    starts = np.cumsum([0] + [n - 1 for n in net.n_levels])[:-1]
+    needed = np.zeros((len(terms.need), int(sum(n - 1 for n in net.n_levels))))
+    for i, start in enumerate(starts):
+        rows = terms.need[:, i].nonzero()[0]
+        needed[rows, start + terms.need[rows, i] - 1] = 1.0
+    return needed
+
+
+def _random_log_tails(net: SEBN, rng: np.random.Generator) -> np.ndarray:
     values = []
     for n in net.n_levels:
-        theta = -torch.log(torch.rand(n, generator=generator, dtype=DTYPE))
-        theta = theta / theta.sum()
-        tails = theta.flip(0).cumsum(0).flip(0)
-        values.append(tails[1:].log())
-    return torch.cat(values)
-
-
-def _probs(net: SEBN, terms: Terms, log_tails: torch.Tensor) -> torch.Tensor:
-    probs, start = [], 0
-    zero, one = torch.zeros(1, dtype=DTYPE), torch.ones(1, dtype=DTYPE)
-    for n in net.n_levels:
-        tails = log_tails[start : start + n - 1].exp()
-        probs.append(torch.cat([one, tails]) - torch.cat([tails, zero]))  # P(C = k) = P(C >= k) - P(C >= k + 1)
-        start += n - 1
-    return terms.evaluate(torch.cat(probs)[None])[0]
+        theta = rng.dirichlet(np.ones(n))
+        values.append(np.log(np.flip(np.flip(theta).cumsum())[1:]))
+    return np.concatenate(values)
 
 
 def _rref(rows: np.ndarray, tol: float = 1e-9) -> list[np.ndarray]:

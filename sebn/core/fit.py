@@ -34,10 +34,10 @@ import torch
 from pyro.infer import MCMC, NUTS
 
 from sebn.core import FIT_METHODS
-from sebn.core.inference import Terms, compile_observations, prepare
-from sebn.core.network import DTYPE, SEBN, SUM_TOLERANCE
+from sebn.core.inference import DTYPE, Terms, compile_observations, prepare, spec_rates
+from sebn.core.network import SEBN, SUM_TOLERANCE
 from sebn.core.posterior import Progress, default_priors, laplace, parameters, sites, svi
-from sebn.core.records import as_lists, observations
+from sebn.core.records import RecordError, as_lists, observations
 
 METHODS = FIT_METHODS
 FIT_FILE_VERSION = 2
@@ -61,7 +61,7 @@ class SufficientStats:
 
     @classmethod
     def from_observations(cls, net: SEBN, settings: torch.Tensor, observed: torch.Tensor) -> SufficientStats:
-        levels, parents = net.requirements(settings)
+        levels, parents = (torch.from_numpy(a) for a in net.requirements(settings))
         n, m, b = levels.shape
         informative = (observed >= 0).any(dim=1)
         key = torch.cat([observed, levels.reshape(n, -1), parents.reshape(n, -1).long()], dim=1)[informative]
@@ -76,7 +76,15 @@ class SufficientStats:
 
     @classmethod
     def from_records(cls, net: SEBN, records: Sequence[Mapping], source: str = "records") -> SufficientStats:
-        return cls.from_observations(net, *observations(net, records, source))
+        """The statistics of rollouts read from ``source`` (named in errors).
+
+        Raises:
+            RecordError: a bad record, or no record that observes any target.
+        """
+        settings, observed = observations(net, records, source)
+        if not bool((observed >= 0).any()):
+            raise RecordError(f"{source}: no record observes a target (every 'targets' entry is missing or null)")
+        return cls.from_observations(net, settings, observed)
 
     @property
     def n_groups(self) -> int:
@@ -189,7 +197,7 @@ def _rates_from(net: SEBN, raw_slip: torch.Tensor, raw_gap: torch.Tensor) -> tup
 
 
 def _rate_logits(net: SEBN) -> tuple[torch.Tensor, torch.Tensor]:
-    success, slip = net.rates()
+    success, slip = spec_rates(net)
     return torch.logit(slip), torch.logit((success - slip) / (1 - slip))
 
 
@@ -298,7 +306,7 @@ def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple
         return None
     try:
         success, slip = (
-            torch.tensor([float(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip")
+            torch.tensor([_number(table[t][k]) for t in net.targets], dtype=DTYPE) for k in ("success", "slip")
         )
     except (KeyError, TypeError, ValueError):
         raise ValueError(
@@ -308,6 +316,31 @@ def rates_from_json(net: SEBN, data: Mapping, source: str = "fit file") -> tuple
     if bad:
         raise ValueError(f"{source}: the rates of {', '.join(bad)} must have 0 < slip < success < 1")
     return success, slip
+
+
+def _number(value) -> float:
+    """A JSON number (not a string or a boolean that Python would turn into one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
+
+
+def _numbers(value) -> torch.Tensor:
+    """Nested lists of JSON numbers as a tensor.
+
+    Raises:
+        TypeError, ValueError: anything else (strings, booleans, ragged lists).
+    """
+
+    def check(item):
+        if isinstance(item, list):
+            for inner in item:
+                check(inner)
+        else:
+            _number(item)
+
+    check(value)
+    return torch.tensor(value, dtype=DTYPE)
 
 
 def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dict[str, torch.Tensor]:
@@ -329,7 +362,7 @@ def theta_from_json(net: SEBN, data: Mapping, source: str = "theta file") -> dic
         if name not in theta:
             raise ValueError(f"{source}: no theta for competency '{name}'")
         try:
-            probs = torch.tensor(theta[name], dtype=DTYPE)
+            probs = _numbers(theta[name])
         except (TypeError, ValueError):
             raise ValueError(f"{source}: theta['{name}'] must be a list of {levels} numbers") from None
         if (
@@ -355,14 +388,16 @@ def draws_from_json(net: SEBN, data: Mapping, source: str = "fit file"):
             a distribution over the competency's levels, rates outside ``0 < slip < success < 1``).
     """
     version = data.get("version", 1)
-    if not isinstance(version, int) or version > FIT_FILE_VERSION:
-        raise ValueError(f"{source}: format version {version!r}; this sebn reads up to {FIT_FILE_VERSION}")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{source}: 'version' must be a whole number from 1 to {FIT_FILE_VERSION}, got {version!r}")
+    if version > FIT_FILE_VERSION:
+        raise ValueError(f"{source}: format version {version}; this sebn reads up to {FIT_FILE_VERSION} (upgrade sebn)")
     if data.get("draws") is None:
         return None, None
     draws = {}
     for name, levels in zip(net.base, net.n_levels):
         try:
-            values = torch.tensor(data["draws"][name], dtype=DTYPE)
+            values = _numbers(data["draws"][name])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"{source}: draws['{name}'] must be a list of draws of {levels} numbers") from None
         if values.dim() != 2 or values.shape[1] != levels or len(values) == 0:
@@ -375,12 +410,17 @@ def draws_from_json(net: SEBN, data: Mapping, source: str = "fit file"):
     if table is None:
         rates = None
     else:
+        message = (
+            f"{source}: 'rate_draws' must give lists of success and slip draws for every target "
+            f"({', '.join(net.targets)})"
+        )
         try:
-            rates = tuple(torch.tensor([table[t][k] for t in net.targets], dtype=DTYPE).T for k in ("success", "slip"))
+            per_target = [_numbers([table[t][k] for t in net.targets]) for k in ("success", "slip")]
         except (KeyError, TypeError, ValueError):
-            raise ValueError(
-                f"{source}: 'rate_draws' must give success and slip draws for every target ({', '.join(net.targets)})"
-            ) from None
+            raise ValueError(message) from None
+        if any(r.dim() != 2 for r in per_target):
+            raise ValueError(message)
+        rates = tuple(r.T for r in per_target)
         success, slip = rates
         if not (torch.isfinite(success).all() and (slip > 0).all() and (slip < success).all() and (success < 1).all()):
             raise ValueError(f"{source}: every rate draw must have 0 < slip < success < 1")

@@ -1,16 +1,8 @@
 """Exact, batched inference in an SEBN without enumerating the joint of competencies.
 
-Base competencies are independent, so the event "every requirement of a set of lines is
-met" is a product over competencies: ``P(C >= r) = prod_i P(C_i >= r_i)``. A target that
-requires parent targets is expanded through its parents: for a set ``A`` of targets that
-must all succeed and ``U`` the last of them in topological order,
-
-    P(A=1 | C) = slip_U P(A\\U = 1 | C) + (success_U - slip_U) [C >= r_U] P(A\\U + S_U = 1 | C)
-
-(``S_U`` the parents ``U`` requires in this setting). Unrolled, each subset ``W`` of the
-targets involved contributes one term ``coef_W(e) * P(C >= max_{u in W} r_u(e))``, so a
-joint over ``m`` targets costs at most ``2^m`` products, each batched over every setting
-and every posterior draw of theta. Patterns with failures follow by inclusion-exclusion.
+:mod:`sebn.core.expansion` writes each joint target probability as a sum of terms, one
+product of tail probabilities ``P(C >= r) = prod_i P(C_i >= r_i)`` each; here they are
+evaluated in torch, batched over every setting and every posterior draw of theta.
 
 Theta is a mapping ``competency -> probabilities over its levels``, each ``[L]`` for a
 point estimate or ``[S, L]`` for ``S`` posterior draws.
@@ -30,11 +22,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import torch
 
-from sebn.core.network import DTYPE, SEBN, SUM_TOLERANCE
+from sebn.core.expansion import TermArrays, expand_pattern, spec_coefficients, stack
+from sebn.core.network import SEBN, SUM_TOLERANCE
 
+DTYPE = torch.float64
 Theta = Mapping[str, torch.Tensor]
+
+
+def spec_rates(net: SEBN) -> tuple[torch.Tensor, torch.Tensor]:
+    """The spec's ``success[m]`` and ``slip[m]`` as tensors."""
+    success, slip = net.rates()
+    return torch.from_numpy(success), torch.from_numpy(slip)
 
 
 def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Tensor, bool]:
@@ -65,7 +66,7 @@ def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Te
     if flat.dtype != DTYPE:
         flat = flat.to(DTYPE)
     if validate:
-        matrix, offset = net.simplex_check
+        matrix, offset = (torch.from_numpy(a) for a in net.simplex_check)
         if not float(torch.addmm(offset, flat, matrix).min()) >= 0:  # written so NaN fails too
             bad = next(
                 name
@@ -73,7 +74,7 @@ def flat_theta(net: SEBN, theta: Theta, validate: bool = True) -> tuple[torch.Te
                 if not ((p >= 0).all() and ((p.sum(-1) - 1).abs() <= SUM_TOLERANCE).all())
             )
             raise ValueError(f"theta['{bad}'] must be probabilities summing to 1, got {theta[bad]}")
-        flat = flat / torch.mm(flat, net.level_totals)
+        flat = flat / torch.mm(flat, torch.from_numpy(net.level_totals))
     return flat, batched
 
 
@@ -103,15 +104,10 @@ def prepare(net: SEBN, theta: Theta, rates=None, validate: bool = True):
 
 @dataclass
 class Terms:
-    """A batch of probabilities written as polynomials in rates and tail probabilities.
-
-    Row ``r`` of the batch is ``sum`` over the terms ``j`` with ``row[j] = r`` of
-
-        sign_j * prod_u slip_u^slip_power[j, u] * (success_u - slip_u)^gain_power[j, u]
-               * prod_i P(C_i >= need[j, i])
+    """:class:`~sebn.core.expansion.TermArrays` as tensors, ready to evaluate under theta.
 
     Compiling once and evaluating many times is what makes scoring and fitting fast: the
-    structure depends only on the requirement tensors, and under the spec's rates the
+    structure depends only on the requirement arrays, and under the spec's rates the
     coefficients are constants too. Many terms share a requirement vector, so each
     distinct one is computed once per evaluation: one matrix product gathers its tail
     probabilities from flat theta (``tail_matrix`` columns) and one ``prod`` joins them.
@@ -126,6 +122,16 @@ class Terms:
     spec_coef: torch.Tensor
     tail_matrix: torch.Tensor
     level_offsets: torch.Tensor
+
+    @classmethod
+    def of(cls, net: SEBN, terms: TermArrays) -> Terms:
+        return cls(
+            *(torch.from_numpy(a) for a in terms[:5]),
+            terms.n_rows,
+            torch.from_numpy(spec_coefficients(net, terms)),
+            torch.from_numpy(net.tail_matrix),
+            torch.from_numpy(net.level_offsets),
+        )
 
     def evaluate(self, flat: torch.Tensor, rates: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """``[S, n_rows]`` values for flat theta ``[S, sum L]`` (:func:`flat_theta`) and
@@ -164,69 +170,16 @@ class Terms:
         in_order = len(row) == self.n_rows and torch.equal(row, torch.arange(self.n_rows))
         return constant, self._distinct_needs[-1][keep], self.spec_coef[keep], None if in_order else row
 
-    @staticmethod
-    def stack(parts: Sequence[Terms]) -> Terms:
-        """One batch whose rows are the parts' rows, one after another."""
-        offsets = [0]
-        for part in parts[:-1]:
-            offsets.append(offsets[-1] + part.n_rows)
-        return Terms(
-            torch.cat([p.row + o for p, o in zip(parts, offsets)]),
-            torch.cat([p.sign for p in parts]),
-            torch.cat([p.slip_power for p in parts]),
-            torch.cat([p.gain_power for p in parts]),
-            torch.cat([p.need for p in parts]),
-            offsets[-1] + parts[-1].n_rows,
-            torch.cat([p.spec_coef for p in parts]),
-            parts[0].tail_matrix,
-            parts[0].level_offsets,
-        )
-
 
 def _rate_products(rates, slip_power: torch.Tensor, gain_power: torch.Tensor) -> torch.Tensor:
     success, slip = rates
     return torch.exp(slip.log() @ slip_power.T + (success - slip).log() @ gain_power.T)
 
 
-def compile_pattern(
-    net: SEBN, levels: torch.Tensor, parents: torch.Tensor, ones: Sequence[int], zeros: Sequence[int]
-) -> Terms:
-    """Terms of ``P(targets in ones = 1, targets in zeros = 0 | setting)`` per row.
-
-    Args:
-        levels: ``[N, m, B]`` required base levels per row.
-        parents: ``[N, m, m]`` required parent targets per row.
-        ones, zeros: target indices observed to succeed and to fail; others marginalised.
-    """
-    n, m, b = levels.shape
-    parts = []
-    for z_bits in range(1 << len(zeros)):
-        failed = [z for j, z in enumerate(zeros) if z_bits >> j & 1]
-        required = sorted(set(ones) | set(failed))
-        sign = -1.0 if len(failed) % 2 else 1.0
-        closure = net.target_ancestors([net.targets[i] for i in required]) if required else []
-        for w_bits in range(1 << len(closure)):
-            chosen = [u for j, u in enumerate(closure) if w_bits >> j & 1]
-            pending = torch.zeros(n, m, dtype=torch.bool)
-            pending[:, required] = True
-            reachable = torch.ones(n, dtype=torch.bool)
-            slip_power = torch.zeros(n, m, dtype=DTYPE)
-            gain_power = torch.zeros(n, m, dtype=DTYPE)
-            for u in reversed(closure):  # children before parents
-                if u in chosen:
-                    reachable &= pending[:, u]
-                    gain_power[:, u] = 1.0
-                    pending |= parents[:, u, :]
-                else:
-                    slip_power[:, u] = pending[:, u].to(DTYPE)
-            need = levels[:, chosen, :].amax(dim=1) if chosen else torch.zeros(n, b, dtype=torch.long)
-            rows = reachable.nonzero().squeeze(-1)
-            parts.append(
-                (rows, torch.full((len(rows),), sign, dtype=DTYPE), slip_power[rows], gain_power[rows], need[rows])
-            )
-    row, sign, slip_power, gain_power, need = (torch.cat(x) for x in zip(*parts))
-    spec_coef = sign * _rate_products(tuple(r[None] for r in net.rates()), slip_power, gain_power)[0]
-    return Terms(row, sign, slip_power, gain_power, need, n, spec_coef, net.tail_matrix, net.level_offsets)
+def compile_pattern(net: SEBN, levels, parents, ones: Sequence[int], zeros: Sequence[int]) -> Terms:
+    """Terms of ``P(targets in ones = 1, targets in zeros = 0 | setting)`` per row, as
+    tensors (:func:`sebn.core.expansion.expand_pattern` says what they are)."""
+    return Terms.of(net, expand_pattern(net, levels, parents, ones, zeros))
 
 
 class Scorer:
@@ -236,6 +189,9 @@ class Scorer:
     rescores the same candidates under a new theta every generation pays only for the
     evaluation: one matrix product gathers the tail probabilities of every distinct
     requirement vector, one ``prod`` joins them, one gather and one ``addcmul`` apply them.
+    Settings that require the same are compiled once, and their rows copied out, when
+    that saves at least half of the work (sample-search's thousands of random completions
+    of a large space often share a few requirement arrays).
 
     Args:
         net: the network.
@@ -245,9 +201,15 @@ class Scorer:
     def __init__(self, net: SEBN, settings: torch.Tensor | None = None):
         self.net = net
         self.settings = net.settings() if settings is None else settings
-        levels, parents = net.requirements(self.settings)
-        self.terms = Terms.stack([compile_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
-        self.shape = (len(self.settings), len(net.targets))
+        levels, parents, inverse = net.distinct_requirements(self.settings)
+        self.copies = None
+        if 2 * len(levels) > len(inverse):
+            levels, parents = net.requirements(self.settings)
+        else:
+            self.copies = torch.from_numpy(inverse)
+        terms = stack([expand_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
+        self.terms = Terms.of(net, terms)
+        self.shape = (len(levels), len(net.targets))
         # Setting-major rows, so the result is a view [N, m] with no transpose.
         n_settings, n_targets = self.shape
         self.terms.row = self.terms.row % n_settings * n_targets + self.terms.row // n_settings
@@ -259,8 +221,10 @@ class Scorer:
         comes from the fitter in a hot loop.
         """
         flat, rates, batched = prepare(self.net, theta, rates, validate)
-        probs = self.terms.evaluate(flat, rates)
-        return probs.view(len(probs), *self.shape) if batched else probs.view(*self.shape)
+        probs = self.terms.evaluate(flat, rates).view(-1, *self.shape)
+        if self.copies is not None:
+            probs = probs.index_select(1, self.copies)
+        return probs if batched else probs[0]
 
 
 def score(net: SEBN, theta: Theta, settings: torch.Tensor | None = None, rates=None) -> torch.Tensor:
@@ -286,18 +250,19 @@ def compile_observations(net: SEBN, levels: torch.Tensor, parents: torch.Tensor,
         levels, parents: the rollouts' requirement tensors (:meth:`SEBN.requirements`).
         observed: ``[n, m]`` outcomes, 1, 0 or -1 (missing).
     """
-    patterns, index = torch.unique(observed, dim=0, return_inverse=True)
+    levels, parents = np.asarray(levels), np.asarray(parents)
+    patterns, index = np.unique(np.asarray(observed), axis=0, return_inverse=True)
+    index = index.reshape(-1)
     parts, order = [], []
     for p, pattern in enumerate(patterns.tolist()):
-        rows = (index == p).nonzero().squeeze(-1)
+        rows = (index == p).nonzero()[0]
         ones = [t for t, v in enumerate(pattern) if v == 1]
         zeros = [t for t, v in enumerate(pattern) if v == 0]
-        parts.append(compile_pattern(net, levels[rows], parents[rows], ones, zeros))
+        parts.append(expand_pattern(net, levels[rows], parents[rows], ones, zeros))
         order.append(rows)
-    terms = Terms.stack(parts)
+    terms = stack(parts)
     # Map the stacked rows back to the rollouts' own order.
-    terms.row = torch.cat(order)[terms.row]
-    return terms
+    return Terms.of(net, terms._replace(row=np.concatenate(order)[terms.row]))
 
 
 def observation_prob(

@@ -31,7 +31,8 @@ import pyro.distributions as dist
 import torch
 from pyro import poutine
 
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.inference import DTYPE, spec_rates
+from sebn.core.network import SEBN
 
 ENUMERATE = {"enumerate": "parallel"}
 
@@ -63,8 +64,8 @@ def sebn_model(
             name: pyro.sample(f"theta_{name}", dist.Dirichlet(torch.full((levels,), float(concentration), dtype=DTYPE)))
             for name, levels in zip(net.base, net.n_levels)
         }
-    success, slip = net.rates() if rates is None else rates
-    applies = net.applies(settings)
+    success, slip = spec_rates(net) if rates is None else rates
+    applies = torch.from_numpy(net.applies(settings))
     rule_index = {id(r.rule): i for i, r in enumerate(net.rules)}
     n = settings.shape[0]
     with pyro.plate("rollouts", n):

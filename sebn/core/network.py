@@ -9,7 +9,15 @@ targets. For a batch of env settings, :meth:`SEBN.requirements` returns
 * ``parents[N, m, m]``: whether target ``t`` needs parent target ``u`` to succeed,
 
 the union (highest level wins) over the lines that apply. Everything downstream
-(exact scoring, fitting, search) works on these tensors.
+(exact scoring, fitting, search) works on these arrays. They are numpy arrays: the
+structure needs no torch, so ``sebn check`` starts at once; :mod:`sebn.core.inference`
+turns them into tensors where it evaluates probabilities.
+
+A spec's task space may be far too large to enumerate (30 variables of 10 values:
+10^30 settings). :meth:`SEBN.settings` refuses spaces over :data:`ENUMERATION_LIMIT` with
+:class:`SpaceTooLarge`; :meth:`SEBN.setting_classes` gives the same structure on one
+setting per *class* (values that no line's condition tells apart), which is what
+``sebn check`` analyses.
 
 Example:
     >>> from sebn.core.spec import parse_spec
@@ -24,15 +32,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import networkx as nx
-import torch
+import numpy as np
 
 from sebn.core.spec import Rule, Spec, dependency_graph
 
-DTYPE = torch.float64
 SUM_TOLERANCE = 1e-6
 """How far from 1 a competency's probabilities may sum and still be taken (then renormalised)."""
+ENUMERATION_LIMIT = 10_000_000
+"""The most settings :meth:`SEBN.settings` lists (10^7 rows of int64 per env variable: 80 MB each)."""
+
+
+class SpaceTooLarge(ValueError):
+    """A task space too large to enumerate: the caller samples or searches it instead."""
+
+
+class SettingClasses(NamedTuple):
+    """One setting per class of settings that every line treats alike (:meth:`SEBN.setting_classes`)."""
+
+    settings: np.ndarray
+    """``[K, n_env]`` a representative of each class."""
+    sizes: np.ndarray
+    """``[K]`` how many settings each class holds (int64; Python ints in spaces beyond int64)."""
 
 
 @dataclass(frozen=True)
@@ -84,46 +107,44 @@ class SEBN:
         return tuple(self.spec.competencies[c] + 1 for c in self.base)
 
     @cached_property
-    def level_offsets(self) -> torch.Tensor:
+    def level_offsets(self) -> np.ndarray:
         """``[B]`` where each base competency's levels start in a flat ``[sum L]`` layout."""
-        sizes = torch.tensor(self.n_levels, dtype=torch.long)
-        return sizes.cumsum(0) - sizes
+        sizes = np.array(self.n_levels, dtype=np.int64)
+        return sizes.cumsum() - sizes
 
     @cached_property
-    def level_owner(self) -> torch.Tensor:
+    def level_owner(self) -> np.ndarray:
         """``[sum L]``: the base competency each flat level belongs to."""
-        return torch.repeat_interleave(torch.arange(len(self.base)), torch.tensor(self.n_levels, dtype=torch.long))
+        return np.repeat(np.arange(len(self.base)), self.n_levels)
 
     @cached_property
-    def level_blocks(self) -> torch.Tensor:
+    def level_blocks(self) -> np.ndarray:
         """``[sum L, B]`` indicator: ``flat @ level_blocks`` sums each competency's levels."""
-        return torch.nn.functional.one_hot(self.level_owner, len(self.base)).to(DTYPE)
+        return (self.level_owner[:, None] == np.arange(len(self.base))).astype(np.float64)
 
     @cached_property
-    def level_totals(self) -> torch.Tensor:
+    def level_totals(self) -> np.ndarray:
         """``[sum L, sum L]``: ``flat @ level_totals`` puts each competency's sum at each of its levels."""
         return self.level_blocks @ self.level_blocks.T
 
     @cached_property
-    def simplex_check(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def simplex_check(self) -> tuple[np.ndarray, np.ndarray]:
         """``(A, b)`` such that ``flat @ A + b >= 0`` holds everywhere exactly when ``flat``
         has a probability vector for each base competency: the columns are ``flat``,
         ``sum - (1 - SUM_TOLERANCE)`` and ``(1 + SUM_TOLERANCE) - sum`` (one affine map and
         one ``min`` check it all, the fast way in eager torch)."""
         blocks = self.level_blocks
-        matrix = torch.cat([torch.eye(len(blocks), dtype=DTYPE), blocks, -blocks], dim=1)
-        lower, upper = (
-            torch.full((len(self.base),), v, dtype=DTYPE) for v in (-(1 - SUM_TOLERANCE), 1 + SUM_TOLERANCE)
-        )
-        return matrix, torch.cat([torch.zeros(len(blocks), dtype=DTYPE), lower, upper])
+        matrix = np.concatenate([np.eye(len(blocks)), blocks, -blocks], axis=1)
+        lower, upper = (np.full(len(self.base), v) for v in (-(1 - SUM_TOLERANCE), 1 + SUM_TOLERANCE))
+        return matrix, np.concatenate([np.zeros(len(blocks)), lower, upper])
 
     @cached_property
-    def tail_matrix(self) -> torch.Tensor:
+    def tail_matrix(self) -> np.ndarray:
         """``[sum L, sum L]``: ``flat_theta @ tail_matrix`` gives every ``P(C_i >= k)``."""
         owner = self.level_owner
-        level = torch.arange(len(owner)) - self.level_offsets[owner]
+        level = np.arange(len(owner)) - self.level_offsets[owner]
         same = owner[:, None] == owner[None, :]
-        return (same & (level[:, None] >= level[None, :])).to(DTYPE)
+        return (same & (level[:, None] >= level[None, :])).astype(np.float64)
 
     @property
     def domains(self) -> tuple[tuple[int, ...], ...]:
@@ -216,14 +237,57 @@ class SEBN:
 
     # --- settings and requirement tensors -------------------------------------------
 
-    def settings(self) -> torch.Tensor:
-        """Every env setting, ``[N, n_env]`` integer values, last variable fastest."""
-        if not self.env:
-            return torch.zeros(1, 0, dtype=torch.long)
-        grids = torch.meshgrid(*(torch.tensor(d) for d in self.domains), indexing="ij")
-        return torch.stack([g.reshape(-1) for g in grids], dim=-1)
+    def settings(self) -> np.ndarray:
+        """Every env setting, ``[N, n_env]`` integer values, last variable fastest.
 
-    def settings_from_tasks(self, tasks) -> torch.Tensor:
+        Raises:
+            SpaceTooLarge: over :data:`ENUMERATION_LIMIT` settings.
+        """
+        if self.n_settings > ENUMERATION_LIMIT:
+            raise SpaceTooLarge(
+                f"{self.n_settings:.3g} env settings are too many to list (the limit is {ENUMERATION_LIMIT:,})"
+            )
+        return _grid(self.domains)
+
+    def setting_classes(self, limit: int = ENUMERATION_LIMIT) -> SettingClasses:
+        """The settings grouped by what the lines' conditions see: two values of a variable
+        are alike when every condition on it (``=v``, ``>=v``) holds for both or for
+        neither, so settings alike in every variable get the same requirements. One
+        representative per class (the smallest values), with the class sizes.
+
+        Raises:
+            SpaceTooLarge: over ``limit`` classes.
+
+        Example:
+            >>> from sebn.core.spec import parse_spec
+            >>> net = SEBN(parse_spec("env x : 0..99\\nenv y : 0..9\\nt : (x>=50 | m=1)\\n"))
+            >>> classes = net.setting_classes()
+            >>> classes.settings.tolist(), classes.sizes.tolist()
+            ([[0, 0], [50, 0]], [500, 500])
+        """
+        representatives, sizes = [], []
+        for j, domain in enumerate(self.domains):
+            tests = {(op, value) for rule in self.rules for var, op, value in _conditions(rule) if var == j}
+            groups: dict[tuple[bool, ...], list[int]] = {}
+            for value in domain:
+                seen = tuple(value == v if op == "=" else value >= v for op, v in sorted(tests))
+                groups.setdefault(seen, []).append(value)
+            representatives.append(tuple(min(g) for g in groups.values()))
+            sizes.append([len(g) for g in groups.values()])
+        count = math.prod(len(r) for r in representatives)
+        if count > limit:
+            raise SpaceTooLarge(f"{count:.3g} classes of env settings are too many to list (the limit is {limit:,})")
+        index = _grid([range(len(r)) for r in representatives])
+        exact = np.int64 if self.n_settings < 2**62 else object  # a class of a 10^30 space outgrows int64
+        weights = np.ones(len(index), dtype=exact)
+        columns = []
+        for j, (values, counts) in enumerate(zip(representatives, sizes)):
+            columns.append(np.array(values, dtype=np.int64)[index[:, j]])
+            weights = weights * np.array(counts, dtype=exact)[index[:, j]]
+        settings = np.stack(columns, axis=-1) if columns else index
+        return SettingClasses(settings, weights)
+
+    def settings_from_tasks(self, tasks) -> np.ndarray:
         """``[n, n_env]`` values from task mappings (extra keys such as ``target`` ignored).
 
         Raises:
@@ -237,54 +301,65 @@ class SEBN:
                     raise ValueError(f"task {dict(task)} has no value for env variable '{var}'")
                 value = task[var]
                 if value not in domain:
-                    raise ValueError(f"task {dict(task)}: {var}={value} is outside its domain {list(domain)}")
+                    raise ValueError(f"task {dict(task)}: {var}={value!r} is outside its domain {list(domain)}")
                 row.append(int(value))
             rows.append(row)
-        return torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(self.env))
+        return np.array(rows, dtype=np.int64).reshape(len(rows), len(self.env))
 
-    def applies(self, settings: torch.Tensor) -> torch.Tensor:
-        """``[N, n_rules]`` bool: which target lines apply in each setting."""
-        columns = []
-        for rule in self.rules:
-            ok = torch.ones(settings.shape[0], dtype=torch.bool)
-            for var, op, value in zip(rule.condition_vars, rule.condition_ops, rule.condition_values):
+    def applies(self, settings) -> np.ndarray:
+        """``[N, n_rules]`` bool: which target lines apply in each setting (``settings`` any
+        ``[N, n_env]`` integer array)."""
+        settings = np.asarray(settings)
+        out = np.ones((settings.shape[0], len(self.rules)), dtype=bool)
+        for r, rule in enumerate(self.rules):
+            for var, op, value in _conditions(rule):
                 column = settings[:, var]
-                ok &= (column == value) if op == "=" else (column >= value)
-            columns.append(ok)
-        if not columns:
-            return torch.zeros(settings.shape[0], 0, dtype=torch.bool)
-        return torch.stack(columns, dim=-1)
+                out[:, r] &= (column == value) if op == "=" else (column >= value)
+        return out
 
-    def requirements(self, settings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Requirement tensors for a batch of settings.
+    def requirements(self, settings) -> tuple[np.ndarray, np.ndarray]:
+        """Requirement arrays for a batch of settings (any ``[N, n_env]`` integer array).
 
         Returns:
-            ``levels[N, m, B]`` (long) and ``parents[N, m, m]`` (bool), targets in
+            ``levels[N, m, B]`` (int64) and ``parents[N, m, m]`` (bool), targets in
             :attr:`targets` order.
         """
+        settings = np.asarray(settings)
         n, m, b = settings.shape[0], len(self.targets), len(self.base)
-        per_target = [torch.zeros(n, b, dtype=torch.long) for _ in range(m)]
-        parents = torch.zeros(n, m, m, dtype=torch.bool)
-        # One pass per line on contiguous [N, B] blocks keeps memory at O(N * m * B).
+        levels = np.zeros((n, m, b), dtype=np.int64)
+        parents = np.zeros((n, m, m), dtype=bool)
         for rule, applies in zip(self.rules, self.applies(settings).T):
             if any(rule.levels):
-                required = applies[:, None] * torch.tensor(rule.levels, dtype=torch.long)
-                torch.maximum(per_target[rule.target], required, out=per_target[rule.target])
+                np.maximum(levels[:, rule.target], applies[:, None] * np.array(rule.levels), out=levels[:, rule.target])
             for parent in rule.parents:
                 parents[:, rule.target, parent] |= applies
-        return torch.stack(per_target, dim=1), parents
+        return levels, parents
 
-    def unconstrained(self, settings: torch.Tensor) -> torch.Tensor:
+    def distinct_requirements(self, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct requirement arrays among the settings' (:meth:`requirements`) and,
+        for each setting, which of them it has: settings that require the same get the
+        same probabilities, so they are computed once.
+
+        Returns:
+            ``levels[D, m, B]``, ``parents[D, m, m]`` and ``inverse[N]`` (indices into ``D``).
+        """
+        levels, parents = self.requirements(settings)
+        n = len(levels)
+        signature = np.concatenate([levels.reshape(n, -1), parents.reshape(n, -1)], axis=1)
+        _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+        return levels[first], parents[first], inverse.reshape(-1)
+
+    def unconstrained(self, settings) -> np.ndarray:
         """``[N, m]`` bool: settings where no line of a target applies."""
-        covered = torch.zeros(settings.shape[0], len(self.targets), dtype=torch.bool)
+        covered = np.zeros((np.asarray(settings).shape[0], len(self.targets)), dtype=bool)
         for rule, applies in zip(self.rules, self.applies(settings).T):
             covered[:, rule.target] |= applies
         return ~covered
 
-    def rates(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def rates(self) -> tuple[np.ndarray, np.ndarray]:
         """``success[m]`` and ``slip[m]`` from the spec."""
-        success = torch.tensor([self.spec.targets[t].success for t in self.targets], dtype=DTYPE)
-        slip = torch.tensor([self.spec.targets[t].slip for t in self.targets], dtype=DTYPE)
+        success = np.array([self.spec.targets[t].success for t in self.targets], dtype=np.float64)
+        slip = np.array([self.spec.targets[t].slip for t in self.targets], dtype=np.float64)
         return success, slip
 
     def describe_setting(self, row) -> dict[str, int]:
@@ -294,3 +369,15 @@ class SEBN:
 
 def _union(a, b) -> list[int]:
     return [max(x, y) for x, y in zip(a, b)]
+
+
+def _conditions(rule: CompiledRule):
+    return zip(rule.condition_vars, rule.condition_ops, rule.condition_values)
+
+
+def _grid(domains) -> np.ndarray:
+    """``[prod |D|, n]`` every combination of the domains' values, the last fastest."""
+    if not domains:
+        return np.zeros((1, 0), dtype=np.int64)
+    grids = np.meshgrid(*(np.asarray(d, dtype=np.int64) for d in domains), indexing="ij")
+    return np.stack([g.reshape(-1) for g in grids], axis=-1)

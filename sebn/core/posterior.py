@@ -36,7 +36,8 @@ import pyro.distributions as dist
 import torch
 from pyro.distributions.transforms import biject_to
 
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.inference import DTYPE, spec_rates
+from sebn.core.network import SEBN
 
 RATE_PRIOR_STRENGTH = 20.0
 
@@ -213,7 +214,7 @@ def default_priors(net: SEBN, concentration: float = 1.0, fit_rates: bool = Fals
         for name, n in zip(net.base, net.n_levels)
     }
     if fit_rates:
-        success, slip = net.rates()
+        success, slip = spec_rates(net)
         gap, k = (success - slip) / (1 - slip), RATE_PRIOR_STRENGTH
         priors["slip"] = dist.Beta(k * slip, k * (1 - slip)).to_event(1)
         priors["success_share"] = dist.Beta(k * gap, k * (1 - gap)).to_event(1)

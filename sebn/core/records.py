@@ -136,9 +136,14 @@ def observations(net, records: Iterable[Mapping], source: str = "records") -> tu
         tasks.append(task)
         rows.append(row)
     try:
-        settings = net.settings_from_tasks(tasks)
-    except ValueError as err:
-        raise RecordError(f"{source}: {err}") from None
+        settings = torch.from_numpy(net.settings_from_tasks(tasks))
+    except ValueError:
+        for i, task in enumerate(tasks, start=1):  # which record: looked for only when one is bad
+            try:
+                net.settings_from_tasks([task])
+            except ValueError as err:
+                raise RecordError(f"{source}: record {i}: {err}") from None
+        raise
     return settings, torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(net.targets))
 
 

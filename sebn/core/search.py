@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from sebn.core.inference import Scorer
+from sebn.core.inference import Scorer, score
 from sebn.core.network import SEBN
 
 EXHAUSTIVE_LIMIT = 250_000
@@ -69,7 +69,7 @@ Theta = Mapping[str, torch.Tensor]
 
 def predictions(net: SEBN, thetas: Sequence[Theta], settings: torch.Tensor) -> list[torch.Tensor]:
     """``P(target | setting)`` ``[N, m]`` under each theta (posterior draws averaged)."""
-    unique, row = torch.unique(settings, dim=0, return_inverse=True)
+    unique, row = torch.unique(torch.as_tensor(settings), dim=0, return_inverse=True)
     scorer = Scorer(net, unique)
     out = []
     for theta in thetas:
@@ -113,6 +113,83 @@ def sample_search(
         into ``net.targets``), best first, their predictions under ``before`` and ``after``
         (posterior draws averaged), and the estimated mean fitness of a uniform task.
     """
+    tasks, mean_fitness = _walk(
+        net,
+        lambda settings: _change(net, before, after, settings),
+        targets,
+        fitness,
+        samples,
+        completions,
+        sharpness,
+        heuristic,
+        order,
+        rng,
+    )
+    n_env = len(net.env)
+    settings = torch.as_tensor(tasks[:, :n_env], dtype=torch.long)
+    target_index = torch.as_tensor(tasks[:, n_env], dtype=torch.long)
+    p_before, p_after = predictions(net, [before, after], settings)
+    rows = torch.arange(len(settings))
+    p_before, p_after = p_before[rows, target_index].numpy(), p_after[rows, target_index].numpy()
+    best = np.argsort(-fitness(np.abs(p_after - p_before)), kind="stable")[:keep]
+    return SearchResult(settings[best], target_index[best], mean_fitness, p_before[best], p_after[best])
+
+
+def likeliest(
+    net: SEBN,
+    theta: Theta,
+    targets: Sequence[str],
+    keep: int,
+    rates=None,
+    samples: int = 64,
+    completions: int = 32,
+    sharpness: float = 16.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Settings and targets most likely to succeed under theta (posterior draws averaged),
+    found by the same walks as :func:`sample_search` with ``P`` in place of the change:
+    for task spaces too large to score every task (``sebn score --top``).
+
+    Args:
+        rates: ``(success, slip)`` as :func:`sebn.core.inference.score` takes them; the spec's when ``None``.
+
+    Returns:
+        ``settings[K, n_env]`` and ``target_index[K]``, likeliest first (``K <= keep``:
+        the best of the tasks the walks scored, not guaranteed the best of the space).
+    """
+
+    def probability(settings: np.ndarray) -> np.ndarray:
+        probs = score(net, theta, settings, rates)
+        return (probs.mean(0) if probs.dim() == 3 else probs).numpy()
+
+    tasks, _ = _walk(net, probability, targets, lambda p: p, samples, completions, sharpness, "max", None, rng)
+    n_env = len(net.env)
+    p = probability(tasks[:, :n_env])[np.arange(len(tasks)), tasks[:, n_env]]
+    best = np.argsort(-p, kind="stable")[:keep]
+    return tasks[best, :n_env], tasks[best, n_env]
+
+
+def _change(net: SEBN, before: Theta, after: Theta, settings) -> np.ndarray:
+    p_before, p_after = predictions(net, [before, after], settings)
+    return (p_after - p_before).numpy()
+
+
+def _walk(
+    net: SEBN,
+    measure: Callable[[np.ndarray], np.ndarray],
+    targets: Sequence[str],
+    fitness: Callable[[np.ndarray], np.ndarray],
+    samples: int,
+    completions: int,
+    sharpness: float,
+    heuristic: str,
+    order: Sequence[str] | None,
+    rng: np.random.Generator | None,
+) -> tuple[np.ndarray, float]:
+    """The distinct tasks (``[K, n_env + 1]``: setting, then target index) that the walks
+    reached or scored on the way, towards large ``fitness(|measure|)``; and the mean
+    fitness of the first step's completions, which are uniform over the space.
+    ``measure`` maps ``[N, n_env]`` settings to ``[N, m]`` values per target."""
     rng = rng or np.random.default_rng()
     if heuristic not in HEURISTICS:
         raise ValueError(f"heuristic must be one of {', '.join(HEURISTICS)}, not {heuristic!r}")
@@ -128,7 +205,7 @@ def sample_search(
     if len(target_ids) > 1:
         completion = _complete(rng, domains, np.full((samples, len(target_ids), n_env), -1), completions)
         values = np.broadcast_to(target_ids, (samples, len(target_ids)))
-        h = _heuristic(net, before, after, completion, values, fitness, heuristic, pool)
+        h = _heuristic(measure, completion, values, fitness, heuristic, pool)
         chosen_target = values[np.arange(samples), _choose(rng, h, sharpness)]
 
     partial = np.full((samples, n_env), -1)
@@ -138,28 +215,13 @@ def sample_search(
         trial = np.repeat(partial[:, None, :], len(options), axis=1)
         trial[:, :, j] = options
         completion = _complete(rng, domains, trial, completions)
-        h = _heuristic(
-            net,
-            before,
-            after,
-            completion,
-            np.repeat(chosen_target[:, None], len(options), axis=1),
-            fitness,
-            heuristic,
-            pool,
-        )
+        targets_tried = np.repeat(chosen_target[:, None], len(options), axis=1)
+        h = _heuristic(measure, completion, targets_tried, fitness, heuristic, pool)
         partial[:, j] = options[_choose(rng, h, sharpness)]
 
     # The completions were scored exactly on the way, so they compete with the leaves.
     tasks = np.concatenate([np.column_stack([partial, chosen_target])] + [np.column_stack(p[:2]) for p in pool])
-    tasks, first = np.unique(tasks, axis=0, return_index=True)
-    settings = torch.as_tensor(tasks[:, :n_env], dtype=torch.long)
-    target_index = torch.as_tensor(tasks[:, n_env], dtype=torch.long)
-    p_before, p_after = predictions(net, [before, after], settings)
-    rows = torch.arange(len(settings))
-    p_before, p_after = p_before[rows, target_index].numpy(), p_after[rows, target_index].numpy()
-    best = np.argsort(-fitness(np.abs(p_after - p_before)), kind="stable")[:keep]
-    return SearchResult(settings[best], target_index[best], float(pool[0][2].mean()), p_before[best], p_after[best])
+    return np.unique(tasks, axis=0), float(pool[0][2].mean())
 
 
 def _complete(rng: np.random.Generator, domains: list[np.ndarray], partial: np.ndarray, completions: int) -> np.ndarray:
@@ -174,27 +236,23 @@ def _complete(rng: np.random.Generator, domains: list[np.ndarray], partial: np.n
 
 
 def _heuristic(
-    net: SEBN,
-    before: Theta,
-    after: Theta,
+    measure: Callable[[np.ndarray], np.ndarray],
     completion: np.ndarray,
     target_index: np.ndarray,
     fitness: Callable[[np.ndarray], np.ndarray],
     kind: str,
     pool: list,
 ) -> np.ndarray:
-    """``[K, V]`` heuristic of each partial setting from its completions' changes; the
+    """``[K, V]`` heuristic of each partial setting from its completions' measures; the
     completions, each an exactly scored task, join ``pool``."""
     samples, n_values, completions, n_env = completion.shape
-    settings = torch.as_tensor(completion.reshape(-1, n_env), dtype=torch.long)
-    p_before, p_after = predictions(net, [before, after], settings)
-    column = torch.as_tensor(np.repeat(target_index.reshape(-1), completions), dtype=torch.long)
-    rows = torch.arange(len(settings))
-    change = (p_after[rows, column] - p_before[rows, column]).reshape(samples, n_values, completions).numpy()
-    per_completion = fitness(np.abs(change))
-    pool.append((completion.reshape(-1, n_env), column.numpy(), per_completion.reshape(-1)))
+    settings = completion.reshape(-1, n_env)
+    column = np.repeat(target_index.reshape(-1), completions)
+    value = measure(settings)[np.arange(len(settings)), column].reshape(samples, n_values, completions)
+    per_completion = fitness(np.abs(value))
+    pool.append((settings, column, per_completion.reshape(-1)))
     if kind == "marginal":
-        return fitness(np.abs(change.mean(-1)))
+        return fitness(np.abs(value.mean(-1)))
     return per_completion.mean(-1) if kind == "mean" else per_completion.max(-1)
 
 

@@ -183,7 +183,7 @@ class TaskSpace:
         if tasks is not None:
             if not tasks:
                 raise ValueError("the task list is empty")
-            self._settings = net.settings_from_tasks(tasks)
+            self._settings = torch.from_numpy(net.settings_from_tasks(tasks))
             self._target_index = torch.tensor([self.target_index(t) for t in tasks], dtype=torch.long)
 
     @property
@@ -208,7 +208,7 @@ class TaskSpace:
         """Every task as ``settings[N, n_env]`` and ``target_index[N]`` (setting-major)."""
         if self.explicit:
             return self._settings, self._target_index
-        settings = self.net.settings()
+        settings = torch.from_numpy(self.net.settings())
         index = torch.tensor([self.net.targets.index(t) for t in self.targets], dtype=torch.long)
         return settings.repeat_interleave(len(index), dim=0), index.repeat(settings.shape[0])
 

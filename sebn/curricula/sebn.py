@@ -27,8 +27,8 @@ import torch
 
 from sebn.core import FIT_METHODS, POINT_METHODS
 from sebn.core.fit import fit
-from sebn.core.inference import Scorer
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.inference import DTYPE, Scorer
+from sebn.core.network import SEBN
 from sebn.core.records import as_lists
 from sebn.core.search import EXHAUSTIVE_LIMIT, sample_search
 from sebn.curricula.base import BaseCurriculum, Episode, Setting, TaskSpace

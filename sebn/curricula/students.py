@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from sebn.core.inference import Scorer
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.inference import DTYPE, Scorer
+from sebn.core.network import SEBN
 from sebn.curricula.base import BaseCurriculum, Episode
 
 
@@ -70,8 +70,8 @@ class SimulatedStudent:
     def _requirements_of(self, setting: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Per target: the levels its lines ask in this setting, and the parents they require."""
         if setting not in self._requirements:
-            levels, parents = self.net.requirements(torch.tensor([setting], dtype=torch.long))
-            self._requirements[setting] = (levels[0].numpy(), parents[0].numpy())
+            levels, parents = self.net.requirements(np.array([setting]))
+            self._requirements[setting] = (levels[0], parents[0])
         return self._requirements[setting]
 
     def asks(self, task: Mapping[str, Any]) -> np.ndarray:
@@ -109,7 +109,7 @@ class SimulatedStudent:
         setting = tuple(int(task[v]) for v in self.net.env)
         levels, parents = self._requirements_of(setting)
         competencies = np.array([self.rng.choice(len(p), p=p.numpy()) for p in self.theta().values()], dtype=int)
-        success, slip = (r.numpy() for r in self.net.rates())
+        success, slip = self.net.rates()
         outcome = np.zeros(len(self.net.targets), dtype=int)
         for t in range(len(self.net.targets)):
             met = np.all(competencies >= levels[t]) and np.all(outcome[parents[t]] == 1)

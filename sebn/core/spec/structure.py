@@ -9,6 +9,10 @@ from typing import Literal
 KEYWORDS = ("env", "competency", "target", "defaults")
 RATE_NAMES = ("success", "slip")
 DEFAULT_RATES = {"success": 0.95, "slip": 0.05}
+MAX_ENV_VALUE = 100_000
+"""The largest value an env variable may take: settings and search tables hold every value."""
+MAX_LEVEL = 100
+"""The highest level a competency may have: fitting works on dense ``[sum L, sum L]`` tables."""
 
 Kind = Literal["env", "competency", "target"]
 

@@ -16,6 +16,8 @@ from lark.exceptions import (
 
 from sebn.core.spec.structure import (
     KEYWORDS,
+    MAX_ENV_VALUE,
+    MAX_LEVEL,
     RATE_NAMES,
     Condition,
     Declaration,
@@ -95,8 +97,15 @@ class _ToStatements(Transformer):
     def start(self, items):
         return items
 
+    def _bounded(self, token: Token, limit: int, what: str) -> int:
+        if int(token) > limit:
+            hint = _FEWER_LEVELS if what == "level" else _FEWER_VALUES
+            raise SpecError(self._loc(token), f"{what} {token} is over the limit of {limit:,}", hint)
+        return int(token)
+
     def range_domain(self, items):
         lo, hi = items
+        self._bounded(hi, MAX_ENV_VALUE, "value")
         if int(lo) > int(hi):
             raise SpecError(
                 self._loc(lo),
@@ -106,7 +115,7 @@ class _ToStatements(Transformer):
         return tuple(range(int(lo), int(hi) + 1)), self._loc(lo)
 
     def set_domain(self, items):
-        values = [int(v) for v in items]
+        values = [self._bounded(v, MAX_ENV_VALUE, "value") for v in items]
         for i, token in enumerate(items):
             if int(token) in values[:i]:
                 raise SpecError(self._loc(token), f"value {token} listed twice", "list each value once")
@@ -139,6 +148,10 @@ class _ToStatements(Transformer):
         values, loc = domain
         if values != tuple(range(len(values))):
             raise SpecError(loc, "competency levels must be 0..top", f"write 'competency {name} : 0..{max(values)}'")
+        if len(values) > MAX_LEVEL + 1:
+            raise SpecError(
+                loc, f"competency {name} has levels up to {max(values)}, over the limit of {MAX_LEVEL}", _FEWER_LEVELS
+            )
         return Declaration("competency", str(name), self._loc(name), domain=values)
 
     def target_decl(self, items):
@@ -151,11 +164,11 @@ class _ToStatements(Transformer):
 
     @v_args(inline=True)
     def condition(self, name, comparison, value):
-        return Condition(str(name), str(comparison), int(value), self._loc(name))
+        return Condition(str(name), str(comparison), self._bounded(value, MAX_ENV_VALUE, "value"), self._loc(name))
 
     @v_args(inline=True)
     def requirement(self, name, level):
-        return Requirement(str(name), int(level), self._loc(name))
+        return Requirement(str(name), self._bounded(level, MAX_LEVEL, "level"), self._loc(name))
 
     def conditions(self, items):
         return tuple(items)
@@ -165,7 +178,8 @@ class _ToStatements(Transformer):
 
     def head(self, items):
         name = items[0]
-        return str(name), (int(items[1]) if len(items) > 1 else None), self._loc(name), items[1:]
+        level = self._bounded(items[1], MAX_LEVEL, "level") if len(items) > 1 else None
+        return str(name), level, self._loc(name), items[1:]
 
     @v_args(inline=True)
     def rule(self, head, conditions, requirements):
@@ -177,6 +191,10 @@ class _ToStatements(Transformer):
                 "level 0 needs no requirements; start at 1",
             )
         return Rule(name, level, conditions, requirements, loc)
+
+
+_FEWER_LEVELS = f"competencies have at most {MAX_LEVEL} levels above 0; coarsen the scale"
+_FEWER_VALUES = f"env values go up to {MAX_ENV_VALUE:,}; coarsen the scale (e.g. bins of a continuous parameter)"
 
 
 def _syntax_error(err: UnexpectedInput, text: str, file: str) -> SpecError:

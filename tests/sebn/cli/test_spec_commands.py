@@ -1,6 +1,8 @@
 """check, simulate, fit, score and show, from the command line."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +159,72 @@ def test_show_draws_a_png(tmp_path):
     out = tmp_path / "net.png"
     assert main(["show", "specs/doorkey.sebn", "-o", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_check_does_not_import_torch():
+    probe = "import sys; from sebn.cli import main; main(['check', 'specs/doorkey.sebn']); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip().endswith("False"), result.stderr
+
+
+BIG = "".join(f"env v{i} : 0..9\n" for i in range(30)) + "".join(f"g : (v{i}=0 | a{i}=1)\n" for i in range(4))
+"""10^30 settings; g is likeliest (its success rate) wherever v0..v3 are all non-zero."""
+
+
+@pytest.fixture
+def big_spec(tmp_path):
+    spec = tmp_path / "big.sebn"
+    spec.write_text(BIG)
+    theta = tmp_path / "theta.json"
+    theta.write_text(json.dumps({"theta": {f"a{i}": [0.5, 0.5] for i in range(4)}}))
+    return spec, theta
+
+
+def test_score_of_a_space_too_large_to_list_asks_for_top(big_spec, capsys):
+    spec, theta = big_spec
+    assert main(["score", str(spec), "--fit", str(theta)]) == 2
+    assert "1e+30 settings, too many to list (the limit is 250,000); --top K lists" in capsys.readouterr().err
+
+
+def test_score_top_of_a_huge_space_finds_the_likeliest_settings(big_spec, capsys):
+    spec, theta = big_spec
+    assert main(["score", str(spec), "--fit", str(theta), "--top", "5", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert len(rows) == 5 and "not guaranteed the likeliest of all" in captured.err
+    assert all(row["p"] == pytest.approx(0.95) for row in rows)  # the success rate: no line applies
+    assert all(all(row["env"][f"v{i}"] != 0 for i in range(4)) for row in rows)
+
+
+def test_simulate_and_check_a_huge_space(big_spec, tmp_path, capsys):
+    spec, theta = big_spec
+    out = tmp_path / "rollouts.jsonl"
+    assert main(["simulate", str(spec), "--theta", str(theta), "-n", "50", "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 50
+    assert main(["check", str(spec)]) == 0
+    assert "(1e+30 settings)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text, where, message",
+    [
+        ("competency x : 0..100000\ng : (| x=1)\n", ":1:16:", "competency x has levels up to 100000, over the limit"),
+        ("g : (| x=101)\n", ":1:10:", "level 101 is over the limit of 100"),
+        ("env x : 0..100001\ng : (x=1 | m=1)\n", ":1:12:", "value 100001 is over the limit of 100,000"),
+        ("g : (x>=1000000 | m=1)\n", ":1:9:", "value 1000000 is over the limit of 100,000"),
+    ],
+)
+def test_domains_beyond_their_bounds_are_spec_errors(tmp_path, capsys, text, where, message):
+    spec = tmp_path / "s.sebn"
+    spec.write_text(text)
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}{where} error: {message}" in err
+
+
+def test_check_of_one_variable_of_100001_values(tmp_path, capsys):
+    spec = tmp_path / "wide.sebn"
+    spec.write_text("env x : 0..100000\ng : (x>=500 | a=1)\ng : (x=77 | b=1)\n")
+    assert main(["check", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "no requirement in 499 of 100,001 settings" in out and "2 identifiable" in out

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from pyro.infer import TraceEnum_ELBO
 
+from sebn.core.inference import DTYPE
 from sebn.core.model import sebn_model
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.network import SEBN
 
 
 def pyro_enumeration_score(net: SEBN, theta, settings: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from sebn.core.network import DTYPE, SEBN
+from sebn.core.inference import DTYPE
+from sebn.core.network import SEBN
 from sebn.core.spec import parse_spec
 
 

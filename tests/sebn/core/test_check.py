@@ -1,8 +1,19 @@
+import numpy as np
 import torch
+from hypothesis import given, settings
 
-from sebn.core.check import check_spec, data_identifiability, identifiability
+from sebn.core.check import (
+    _joint_success_terms,
+    _needed_coordinates,
+    _random_log_tails,
+    check_spec,
+    data_identifiability,
+    identifiability,
+)
+from sebn.core.expansion import spec_coefficients
 from sebn.core.network import SEBN
 from sebn.core.spec import load_spec, parse_spec
+from tests.sebn.core.strategies import spec_texts
 
 
 def report_for(text: str):
@@ -57,3 +68,47 @@ def test_data_with_no_outcome_identify_nothing():
     net = SEBN(parse_spec("g : (| a=1)\n"))
     report = data_identifiability(net, net.settings(), torch.full((1, 1), -1, dtype=torch.long))
     assert report.rank == 0 and report.unidentified == ["every parameter: no target outcome observed"]
+
+
+@given(text=spec_texts(max_env=3, max_targets=3))
+@settings(max_examples=30, deadline=None)
+def test_one_setting_per_class_identifies_what_every_setting_does(text):
+    net = SEBN(parse_spec(text))
+    on_classes = identifiability(net)
+    on_every_setting = identifiability(net, settings=net.settings())
+    for a, b in zip(on_classes, on_every_setting):
+        assert np.allclose(a, b, atol=1e-6)
+
+
+def test_the_jacobian_in_closed_form_is_the_derivative():
+    net = SEBN(load_spec("specs/bipedalwalker.sebn"))
+    terms = _joint_success_terms(net, net.settings())
+    coef, needed = spec_coefficients(net, terms), _needed_coordinates(net, terms)
+    point = _random_log_tails(net, np.random.default_rng(0))
+
+    def probs(x):
+        return np.bincount(terms.row, weights=coef * np.exp(needed @ x), minlength=terms.n_rows)
+
+    value = coef * np.exp(needed @ point)
+    closed = np.stack([np.bincount(terms.row, weights=value * c, minlength=terms.n_rows) for c in needed.T], 1)
+    step = 1e-6
+    numeric = np.stack(
+        [(probs(point + step * e) - probs(point - step * e)) / (2 * step) for e in np.eye(len(point))], 1
+    )
+    assert np.allclose(closed, numeric, atol=1e-7)
+
+
+def test_a_spec_of_a_million_settings_is_checked_on_its_classes():
+    text = "".join(f"env v{i} : 0..9\n" for i in range(6)) + "".join(
+        f"g : (v{i}={j} | a{i}=1)\n" for i in range(6) for j in (0, 3, 6, 9)
+    )
+    report = report_for(text)
+    assert report.rank == len(report.parameters) == 6
+    assert any("no requirement in 46,656 of 1,000,000 settings" in w for w in report.warnings)
+
+
+def test_a_spec_of_too_many_classes_gets_a_note_not_an_answer():
+    text = "".join(f"env v{i} : 0..9\ng : (v{i}=5 | a{i}=1)\n" for i in range(30))  # 2^30 classes
+    report = report_for(text)
+    assert report.rank is None and "classes of env settings are too many" in report.notes[0]
+    assert "not analysed" in report.render() and "theta:" not in report.render()

@@ -30,7 +30,7 @@ def uniform_tasks(net: SEBN, n: int, seed: int, with_target: bool = False) -> li
 
 def identifiable_error(net, fitted, truth) -> float:
     basis, _ = identifiability(net)
-    return float(np.abs(basis @ (log_tails(net, fitted) - log_tails(net, truth)).numpy()[0]).max())
+    return float(np.abs(basis @ (log_tails(net, fitted) - log_tails(net, truth))[0]).max())
 
 
 @pytest.mark.parametrize("name", ["bipedalwalker", "doorkey", "robosuite_door"])

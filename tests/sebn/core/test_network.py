@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
-import torch
+from hypothesis import given, settings
 
-from sebn.core.network import SEBN
+from sebn.core.network import SEBN, SpaceTooLarge
 from sebn.core.spec import SpecError, load_spec, parse_spec
+from tests.sebn.core.strategies import spec_texts
 
 
 def test_requirement_tensors_take_the_union_of_applying_lines():
@@ -45,8 +47,8 @@ def test_target_parents_and_topological_order():
     _, parents = net.requirements(settings)
     door = settings[:, net.env.index("exists_door")] == 1
     goal, key, opened = (net.targets.index(t) for t in ("goalreached", "haskey", "dooropened"))
-    assert torch.equal(parents[:, goal, key], door)
-    assert torch.equal(parents[:, opened, key], door)
+    assert np.array_equal(parents[:, goal, key], door)
+    assert np.array_equal(parents[:, opened, key], door)
     assert net.target_ancestors(["goalreached"]) == [0, 1, 2]
     assert net.target_ancestors(["haskey"]) == [0]
 
@@ -76,3 +78,52 @@ def test_settings_from_tasks_validates():
         net.settings_from_tasks([{"mass": 12, "lock": 0}])
     with pytest.raises(ValueError, match="no value for env variable 'lock'"):
         net.settings_from_tasks([{"mass": 1}])
+
+
+@given(text=spec_texts(max_env=3))
+@settings(max_examples=40, deadline=None)
+def test_every_setting_requires_what_its_class_representative_requires(text):
+    net = SEBN(parse_spec(text))
+    settings = net.settings()
+    classes = net.setting_classes()
+    assert int(classes.sizes.sum()) == net.n_settings == len(settings)
+    levels, parents = net.requirements(settings)
+    class_levels, class_parents = net.requirements(classes.settings)
+    # a setting's class: the one representative it agrees with on every condition the lines test
+    tests = sorted(
+        {c for rule in net.rules for c in zip(rule.condition_vars, rule.condition_ops, rule.condition_values)}
+    )
+
+    def truths(rows):
+        return np.array([[(r[v] == x) if op == "=" else (r[v] >= x) for v, op, x in tests] for r in rows.tolist()])
+
+    members = (
+        (truths(settings)[:, None, :] == truths(classes.settings)[None, :, :])
+        .reshape(len(settings), len(classes.settings), len(tests))
+        .all(-1)
+    )
+    assert (members.sum(1) == 1).all()
+    owner = members.argmax(1)
+    assert np.array_equal(levels, class_levels[owner]) and np.array_equal(parents, class_parents[owner])
+    assert np.array_equal(np.bincount(owner, minlength=len(classes.sizes)), classes.sizes.astype(int))
+
+
+@given(text=spec_texts(max_env=3))
+@settings(max_examples=30, deadline=None)
+def test_distinct_requirements_give_back_every_settings_requirements(text):
+    net = SEBN(parse_spec(text))
+    settings = net.settings()
+    distinct_levels, distinct_parents, inverse = net.distinct_requirements(settings)
+    levels, parents = net.requirements(settings)
+    assert np.array_equal(distinct_levels[inverse], levels) and np.array_equal(distinct_parents[inverse], parents)
+    assert len(np.unique(inverse)) == len(distinct_levels)
+
+
+def test_a_space_too_large_to_list_says_so():
+    net = SEBN(parse_spec("".join(f"env v{i} : 0..9\n" for i in range(30)) + "g : (v0>=5 | a=1)\n"))
+    assert net.n_settings == 10**30
+    with pytest.raises(SpaceTooLarge, match="1e\\+30 env settings are too many to list"):
+        net.settings()
+    classes = net.setting_classes()  # v0 splits at 5; the other 29 variables are one class each
+    assert classes.settings.tolist() == [[0] * 30, [5] + [0] * 29]
+    assert classes.sizes.tolist() == [5 * 10**29, 5 * 10**29]

@@ -177,7 +177,7 @@ def test_plot_of_runs(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "doorkey"), "-o", str(out), "--ema", "0.5"]) == 0
     assert out.stat().st_size > 0
     assert main(["plot", str(tmp_path / "nothing"), "-o", str(out)]) == 2
-    assert "no run directories" in capsys.readouterr().err
+    assert f"{tmp_path / 'nothing'}: no such directory" in capsys.readouterr().err
 
 
 TINY_SAC = {
