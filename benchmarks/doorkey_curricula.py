@@ -7,13 +7,14 @@ of BENCHMARKS.md.
 
     .venv/bin/python -m benchmarks.doorkey_curricula --domain doorkey_sizes --curricula sebn,uniform,target
 
-Runs go to ``runs/bench-doorkey-v3`` (DoorKey version 3, Lightworld's sensors; the sizes
-variant, which also trains in 16x16 rooms, to ``runs/bench-doorkey-sizes``): an
-interrupted benchmark resumes where it stopped and completed runs are not redone
+Runs go to ``runs/bench-doorkey-v<N>`` (N: DoorKey's version; the sizes variant, which
+also trains in 16x16 rooms, to ``runs/bench-doorkey-sizes-v<N>``): an interrupted benchmark
+resumes where it stopped and completed runs are not redone
 (``benchmarks.doorkey_sebn_variants`` shares them). Another budget needs its own ``--runs``
 directory (a run directory keeps its step count); each budget has its own section. The
-sections measured on DoorKey version 2 (``runs/bench-doorkey``, 7-square line sensors)
-stay in BENCHMARKS.md under their own headings.
+sections measured on earlier versions (``runs/bench-doorkey``: version 2, 7-square line
+sensors; ``runs/bench-doorkey-v3`` and ``runs/bench-doorkey-sizes``: version 3) stay in
+BENCHMARKS.md under their own headings.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ from domains.doorkey import TARGETS
 from sebn.curricula.registry import curricula_for
 from sebn.report.plots import plot_runs
 from sebn.report.summary import iqm, read_run, stratified_interval, summarise
+from sebn.runner.domains import load_domain
 from sebn.runner.rundir import RunDir, find_runs
 
 STRICT_THRESHOLD = 0.9
 LATE = 0.8  # "late in training": the last fifth of each run's steps
 EARLY_BUDGETS = (50_000, 100_000, 150_000)  # the paper's jumpstart: success early in training
-RUNS = {"doorkey": "bench-doorkey-v3", "doorkey_sizes": "bench-doorkey-sizes"}
-SECTIONS = {"doorkey": "doorkey_v3_curricula", "doorkey_sizes": "doorkey_sizes_curricula"}
+VERSION = load_domain("doorkey").version  # the sizes variant shares the env and its version
+RUNS = {"doorkey": f"bench-doorkey-v{VERSION}", "doorkey_sizes": f"bench-doorkey-sizes-v{VERSION}"}
+SECTIONS = {"doorkey": f"doorkey_v{VERSION}_curricula", "doorkey_sizes": f"doorkey_sizes_v{VERSION}_curricula"}
 TITLES = {
-    "doorkey": "DoorKey (version 3: Lightworld sensors) curricula",
-    "doorkey_sizes": "DoorKey with room sizes (`specs/doorkey_sizes.sebn`: 8x8 and 16x16 rooms) curricula",
+    "doorkey": f"DoorKey (version {VERSION}) curricula",
+    "doorkey_sizes": f"DoorKey (version {VERSION}) with room sizes (`specs/doorkey_sizes.sebn`: 8x8 and 16x16 rooms) "
+    "curricula",
 }
 UNSEEN = {"doorkey": "unseen 16x16 and 32x32 grids", "doorkey_sizes": "16x16 (a training size) and unseen 32x32 grids"}
 PAPER = (
@@ -125,7 +129,7 @@ def main() -> None:
     parser.add_argument(
         "--domain", choices=tuple(RUNS), default="doorkey", help="doorkey_sizes: the room's size is an env variable"
     )
-    parser.add_argument("--runs", help="default: runs/bench-doorkey-v3 (doorkey), runs/bench-doorkey-sizes")
+    parser.add_argument("--runs", help=f"default: runs/{RUNS['doorkey']} (doorkey), runs/{RUNS['doorkey_sizes']}")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
     default_runs = str(ROOT / "runs" / RUNS[args.domain])

@@ -9,7 +9,7 @@ generations) and ``weightings`` (the posterior-aware ``expected`` and ``thompson
 The DoorKey benchmark found SEBN's competency estimates jumping between generations far
 more than the agent changes. Each variant is a curriculum label (``sebn-window=3``: theta
 fit on the latest three generations), so one ``sebn sweep`` runs them and one report
-compares them. Runs share ``runs/bench-doorkey-v3`` (DoorKey version 3) and the agent options of
+compares them. Runs share ``runs/bench-doorkey-v<N>`` (N: DoorKey's version) and the agent options of
 ``benchmarks.doorkey_curricula``: its ``sebn`` and ``uniform`` runs are reused, not redone.
 Besides the report, a table measures how steady each variant's fits are: per generation,
 how far the expected competency levels move and the mean ``|P_g - P_{g-1}|`` over tasks
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.doorkey_curricula import agent_options
+from benchmarks.doorkey_curricula import RUNS, VERSION, agent_options
 from benchmarks.markdown import ROOT, publish, report_table, spread
 from benchmarks.runs import finished_sweep
 from benchmarks.sebn_weightings import ingredients_table
@@ -65,9 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     title, default_variants = STUDIES[args.study]
     args.variants = args.variants or default_variants
-    runs = ROOT / "runs" / "bench-doorkey-v3"
+    runs = ROOT / "runs" / RUNS["doorkey"]
     if args.quick:
-        args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / "bench-doorkey-v3-quick"
+        args.steps, args.seeds, runs = 20_000, 2, ROOT / "runs" / f"{RUNS['doorkey']}-quick"
     labels = args.variants.split(",")
     outcomes = finished_sweep(
         "doorkey",
@@ -90,7 +90,7 @@ def main() -> None:
             generations, moves, changes = zip(*measured)
             rows.append(f"| {label} | {spread(generations, 0)} | {spread(moves, 3)} | {spread(changes, 4)} |")
     lines = [
-        f"## DoorKey (version 3): {title} (`benchmarks/doorkey_sebn_variants.py`)",
+        f"## DoorKey (version {VERSION}): {title} (`benchmarks/doorkey_sebn_variants.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.doorkey_sebn_variants --study {args.study} --variants "
         f"{args.variants} --seeds "
@@ -114,7 +114,8 @@ def main() -> None:
             "",
             *ingredients_table(outcomes, labels),
         ]
-    section = "doorkey_v3_sebn_variants" if args.study == "steadiness" else f"doorkey_v3_sebn_{args.study}"
+    prefix = f"doorkey_v{VERSION}_sebn"
+    section = f"{prefix}_variants" if args.study == "steadiness" else f"{prefix}_{args.study}"
     publish(section, lines, write=not args.quick)
 
 

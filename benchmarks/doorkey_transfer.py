@@ -3,7 +3,7 @@ the transfer rooms, failed episodes sorted by the stage they stopped at, and the
 stage's success by how far the goal lies from the opened door; writes its section of
 BENCHMARKS.md.
 
-    .venv/bin/python -m benchmarks.doorkey_transfer                     # every finished v3 run
+    .venv/bin/python -m benchmarks.doorkey_transfer                     # every finished run of the current version
     .venv/bin/python -m benchmarks.doorkey_transfer --domain doorkey_sizes   # agents that also trained in 16x16
     .venv/bin/python -m benchmarks.doorkey_transfer --episodes 20 --quick  # print only
 
@@ -23,7 +23,7 @@ import torch
 
 from agents.ppo import Agent
 from agents.ppo_options import option_networks
-from benchmarks.doorkey_curricula import RUNS
+from benchmarks.doorkey_curricula import RUNS, VERSION
 from benchmarks.markdown import ROOT, publish
 from domains.doorkey import TRANSFER_SIZES, make_env
 from sebn.runner.rundir import RunDir, find_runs
@@ -32,11 +32,11 @@ STAGES = ("success", "key", "door", "goal")
 DISTANCES = ((0, 10), (10, 20), (20, 60))  # Manhattan squares from the opened door to the goal
 TRAINED = {
     "doorkey": (
-        "DoorKey (version 3)",
+        f"DoorKey (version {VERSION})",
         "In the 8x8 training rooms the goal is at most 9 squares from where the door is opened.",
     ),
     "doorkey_sizes": (
-        "DoorKey with room sizes",
+        f"DoorKey (version {VERSION}) with room sizes",
         "In the training rooms the goal is at most 9 squares (8x8) or 25 "
         "squares (16x16) from where the door is opened.",
     ),
@@ -120,7 +120,7 @@ def main() -> None:
         "",
         *distance_rows,
     ]
-    section = "doorkey_v3_transfer" if args.domain == "doorkey" else f"{args.domain}_transfer"
+    section = f"doorkey_v{VERSION}_transfer" if args.domain == "doorkey" else f"{args.domain}_v{VERSION}_transfer"
     publish(section, lines, write=not args.quick)
 
 

@@ -30,16 +30,17 @@ and to the right is sensed by both of those sensors, so the four readings place 
 exactly. Nothing hides an item: the split wall does not (the paper's worked example senses
 the goal 4 squares down, past a wall 1 square down), so the direction of every item the
 agent still needs is known in any room. A held key is no longer sensed. The walls keep a
-range finder: in each direction, the reading of the nearest wall square in the agent's
-row or column (doors are not walls, and let the finder see through). Then 1 if the key is
-held. Readings are in (0, 1]; 0 means nothing on that side.
+short range finder: in each direction, the reading of the nearest wall square in the
+agent's row or column within 2 squares (doors are not walls, and let the finder see
+through). Then 1 if the key is held. Readings are in [0, 1]; 0 means nothing on that side.
 
 ``reading(d)`` is ``1 - d/8`` up to 4 squares (the paper's example: the key one step up
-reads 0.875, the goal four steps down 0.5), then ``2/d``, which meets it at 4 with the same
-slope and stays positive however far: 0.25 at 8, 0.13 at 15, 0.067 at 30, the farthest an
-item can be in a 32x32 room. Training rooms are 8x8 (6x6 inside), so there the wall finder
-reads 0.33 or more and an item's sensors 0.33 or more; readings below that first occur in
-the larger transfer rooms (16x16, 32x32), which is part of what transfer tests.
+reads 0.875, the goal four steps down 0.5) and 0.5 beyond: far is far, in any room. So
+a 16x16 or 32x32 room gives no reading the 8x8 training rooms (6x6 inside) do not, but a
+key 3 or more squares to the side or a door 4 or more to the right, which an 8x8 room's
+narrow near side cannot hold; options trained there meet little new in larger rooms
+(version 3 read far items as ``2/d`` and walls at any distance; its agents' transfer fell
+with training, to 0.01-0.04 on 32x32 after 1M steps: BENCHMARKS.md, DoorKey version 4).
 
 Actions: move up, right, down, left; pick up the key from a neighbouring square; open a
 neighbouring locked door with the key.
@@ -397,7 +398,8 @@ def domain(name: str = "doorkey"):
         default_steps=200_000,
         # 2: the wall stands across the way to the goal (in version 1 it stood before the key);
         # 3: Lightworld's half-plane sensors that reach across any room (version 2 read 7 squares of one line)
-        version=3,
+        # 4: far items read 0.5 and walls are sensed within 2 squares: every reading also occurs in 8x8 rooms
+        version=4,
     )
 
 

@@ -102,8 +102,8 @@ def test_sensors_match_hand_values():
     expected = np.zeros(17, dtype=np.float32)
     expected[0 * 4 + up] = 0.875  # key 1 up
     expected[1 * 4 + left] = 1 - 3 / 8  # door 3 left (in the outer wall here)
-    expected[2 * 4 + up] = 1 - 4 / 8  # outer wall 4 up (the key does not hide it)
-    expected[2 * 4 + right] = 1 - 4 / 8  # outer wall at x=7
+    expected[2 * 4 + up] = 0.0  # outer wall 4 up: past the range finder's 2 squares
+    expected[2 * 4 + right] = 0.0  # outer wall at x=7, 4 squares away
     expected[2 * 4 + down] = 0.75  # the wall segment 2 down
     expected[2 * 4 + left] = 0.0  # the door sits where the wall would be sensed
     expected[3 * 4 + right] = 0.625  # goal 3 right
@@ -158,10 +158,36 @@ def test_a_held_key_is_no_longer_sensed():
 
 def test_far_items_are_sensed_and_never_read_more_than_nearer_ones():
     far = [hand_built(32, agent=(1, 1), goal=(1 + d, 1)).observation()[GOAL + RIGHT] for d in range(1, 31)]
-    assert all(r > 0 for r in far) and all(a > b for a, b in zip(far, far[1:]))
-    assert far[7] == 0.25 and far[-1] == pytest.approx(2 / 30)
-    walls = hand_built(32, agent=(1, 1)).observation()
-    assert walls[WALL + RIGHT] == pytest.approx(reading(30)) and walls[WALL + LEFT] == reading(1)
+    assert all(r > 0 for r in far) and all(a >= b for a, b in zip(far, far[1:]))
+    assert far[:4] == [0.875, 0.75, 0.625, 0.5] and set(far[3:]) == {0.5}  # four squares or more: far
+
+
+def test_walls_are_sensed_within_two_squares():
+    near = hand_built(32, agent=(2, 1)).observation()  # outer walls 2 left and 1 up
+    assert near[WALL + LEFT] == 0.75 and near[WALL + UP] == 0.875 and near[WALL + RIGHT] == near[WALL + DOWN] == 0
+    assert hand_built(32, agent=(3, 3)).observation()[WALL : WALL + 4].sum() == 0  # 3 squares from every wall
+
+
+def sensor_values(size: int, layouts: int) -> set[tuple[int, float]]:
+    """(sensor, reading) pairs seen over random layouts of every task and random walks."""
+    env, seen = DoorKeyEnv(size=size), set()
+    rng = np.random.default_rng(size)
+    for seed in range(layouts):
+        obs, _ = env.reset(seed=seed, options={"task": valid_tasks()[seed % len(valid_tasks())]})
+        for _ in range(20):
+            seen |= {(i, float(v)) for i, v in enumerate(obs)}
+            obs, _, terminated, truncated, _ = env.step(int(rng.integers(4)))
+            if terminated or truncated:
+                break
+    return seen
+
+
+def test_large_rooms_give_no_reading_the_training_rooms_do_not_but_the_near_sides_widths():
+    # an 8x8 room's near side is 2 or 3 squares wide: the key is never 3 or more squares left
+    # or right of the agent there, nor the door 4 or more to its right
+    key_right, key_left, door_right = KEY + RIGHT, KEY + LEFT, DOOR + RIGHT
+    wider = {(key_right, 0.5), (key_right, 0.625), (key_left, 0.5), (key_left, 0.625), (door_right, 0.5)}
+    assert sensor_values(32, 150) - sensor_values(8, 600) <= wider
 
 
 @settings(max_examples=60, deadline=None)
