@@ -171,6 +171,11 @@ def plan_run(
         raise ExperimentError(f"curriculum {label}: {error}") from None
     agent = importlib.import_module(f"agents.{agent_name}")
     fields = {f.name for f in dataclasses.fields(agent.Args)}
+    if feeding["clear_buffer"] and "buffer_size" not in fields:
+        raise ExperimentError(
+            f"--clear-buffer empties a replay buffer, and {agent_name} keeps none (it learns from each rollout "
+            "once); use an off-policy student (--algo sac or td3_fork) or drop --clear-buffer"
+        )
     blocked = next((p for p in (Path(runs), *Path(runs).parents) if p.exists() and not p.is_dir()), None)
     if blocked is not None:
         raise ExperimentError(f"runs directory {runs}: {blocked} is a file, not a directory")

@@ -8,11 +8,24 @@ asks :meth:`reset_options` for the env's next task, passed on as
 :meth:`on_episode`, with the env's target outcomes (``final_info["targets"]``), and reaches
 ``curriculum.observe`` exactly once, tagged with its task's ticket.
 
-Gradient statistics (for the gradient-norm teacher) are credited by time: an update
-counts for every episode that took part in the env step before it. An episode that ends
-in a step still gets the updates that step feeds (its last transition is in them); an
-episode begun by a reset in that step does not. So an episode is handed to the
-curriculum at the next step (``on_step``), or at :meth:`close`.
+Gradient statistics (for the gradient-norm teacher) are credited to the episodes whose
+transitions the update learns from, by one of two rules the agent declares at
+``on_start`` (``handles["credit"]``):
+
+* ``"step"`` (off-policy agents, SAC and TD3-FORK: an update after every env step): an
+  update counts for every episode that took part in the env step before it. An episode
+  that ends in a step still gets the updates that step feeds (its last transition is in
+  them); an episode begun by a reset in that step does not. So an episode is handed to
+  the curriculum at the next step (``on_step``), or at :meth:`close`.
+* ``"rollout"`` (PPO: every update of an iteration learns from the rollout before it): an
+  episode gets every update made after each rollout it has a transition in, so an episode
+  that ends mid-rollout waits for the updates of its rollout and is handed over at the
+  first step after them. PPO's minibatches draw from every env and step of the rollout,
+  so an episode's transitions are in each of them in expectation; the rule credits all,
+  not the minibatches that happened to hold them, and the rewards average over the
+  updates, not the episode's steps (:mod:`sebn.runner.gradients`). So the episodes of one
+  rollout share their reward; a gradient of each episode's own transitions would tell
+  them apart (not built).
 
 An env that does not echo the task it was given in ``info["task"]`` raises
 :class:`TaskNotAppliedError`: silently ignored options are how curricula stop working
@@ -31,6 +44,9 @@ from sebn.curricula.base import BaseCurriculum, Episode, Task
 from sebn.runner.gradients import GradientStats
 from sebn.runner.interface import Callbacks
 
+CREDIT_RULES = ("step", "rollout")
+"""How an agent's updates are credited to episodes (module docstring)."""
+
 
 class TaskNotAppliedError(RuntimeError):
     """A training env did not report back the task it was reset with."""
@@ -43,6 +59,7 @@ class _Running:
     stats: GradientStats | None
     stepped: bool = False
     episode: Episode | None = field(default=None)
+    updates_at_end: int = 0
 
 
 class CurriculumFeeder(Callbacks):
@@ -73,11 +90,16 @@ class CurriculumFeeder(Callbacks):
         self.closing: list[_Running] = []
         self.replay_buffer = None
         self.delivered = 0
+        self.updates = 0
+        self.credit = "step"
 
     def on_start(self, handles: Mapping[str, Any]) -> None:
         self.replay_buffer = handles.get("replay_buffer")
         if self.clear_buffer and self.replay_buffer is None:
             raise ValueError("clear_buffer needs an off-policy agent (one with a replay buffer)")
+        self.credit = handles.get("credit", "step")
+        if self.credit not in CREDIT_RULES:
+            raise ValueError(f"credit must be one of {', '.join(CREDIT_RULES)}, not {self.credit!r}")
 
     def reset_options(self, env_index: int) -> dict[str, Any]:
         ticket = self.curriculum.issued
@@ -89,7 +111,7 @@ class CurriculumFeeder(Callbacks):
         return {"task": task}
 
     def on_step(self, global_step: int) -> None:
-        self._deliver()
+        self._deliver(waiting=self.credit == "rollout")
         for running in self.running.values():
             running.stepped = True
 
@@ -107,6 +129,7 @@ class CurriculumFeeder(Callbacks):
         final = info.get("final_info", {})
         targets = {k: int(v) for k, v in dict(final.get("targets", {})).items()}
         applied = final.get("applied")
+        running.updates_at_end = self.updates
         running.episode = Episode(
             dict(running.task),
             targets,
@@ -119,6 +142,7 @@ class CurriculumFeeder(Callbacks):
         self.closing.append(running)
 
     def on_update(self, modules: Mapping[str, Any]) -> None:
+        self.updates += 1
         if not self.gradients:
             return
         for running in [*self.running.values(), *self.closing]:
@@ -143,16 +167,20 @@ class CurriculumFeeder(Callbacks):
         """Hand over the episodes still waiting for their last updates."""
         self._deliver()
 
-    def _deliver(self) -> None:
-        if not self.closing:
+    def _deliver(self, waiting: bool = False) -> None:
+        """Hand the finished episodes to the curriculum; with ``waiting``, only those an
+        update has learnt from since they ended (the rollout rule)."""
+        done = [not waiting or self.updates > r.updates_at_end for r in self.closing]
+        ready = [r for r, d in zip(self.closing, done) if d]
+        if not ready:
             return
+        self.closing = [r for r, d in zip(self.closing, done) if not d]
         episodes = []
-        for running in self.closing:
+        for running in ready:
             episode = running.episode
             if running.stats is not None:
-                episode.gradients = running.stats.rewards(episode.length)
+                episode.gradients = running.stats.rewards(episode.length, per_update=self.credit == "rollout")
             episodes.append(episode)
-        self.closing = []
         episodes.sort(key=lambda e: e.ticket)
         self.curriculum.observe(episodes)
         self.delivered += len(episodes)

@@ -7,7 +7,10 @@ and adds to it each student update the episode took part in; when the episode en
     mean_norm = (1/T) sum_t ||g_t||          sum_norm = (1/T) ||sum_t g_t||
 
 with ``T`` the episode's length and ``g_t`` the gradient of one student update (one
-``on_update`` call) restricted to the chosen parameters.
+``on_update`` call) restricted to the chosen parameters. Under the feeder's rollout rule
+(PPO) every update of a rollout learns from the whole episode, so ``T`` is the number of
+updates the episode got instead: dividing by its length would reward short episodes for
+being short.
 """
 
 from __future__ import annotations
@@ -67,8 +70,9 @@ class GradientStats:
         linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
         return list(linears[-1].parameters()) if linears else list(module.parameters())
 
-    def rewards(self, length: int) -> dict[str, float]:
-        """``mean_norm`` and ``sum_norm`` over an episode of ``length`` steps (0 with no update)."""
+    def rewards(self, length: int, per_update: bool = False) -> dict[str, float]:
+        """``mean_norm`` and ``sum_norm`` over an episode of ``length`` steps (0 with no
+        update); ``per_update``: over the updates it got instead (the rollout rule)."""
         total = math.sqrt(sum(float(s.norm()) ** 2 for s in self.sums.values()))
-        steps = max(int(length), 1)
+        steps = max(self.updates if per_update else int(length), 1)
         return {"mean_norm": self.norm_sum / steps, "sum_norm": total / steps, "updates": self.updates}

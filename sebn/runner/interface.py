@@ -95,6 +95,30 @@ class Domain:
         return curricula_for(self.spec is not None)
 
 
+PPO_CONTINUOUS_ARGS = {
+    "num_envs": 1,
+    "num_steps": 2048,
+    "learning_rate": 3e-4,
+    "anneal_lr": True,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "num_minibatches": 32,
+    "update_epochs": 10,
+    "clip_coef": 0.2,
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "hidden_sizes": [64, 64],
+    "normalize_obs": True,
+    "normalize_reward": True,
+}
+"""The teacher domains' PPO student (``--algo ppo``): CleanRL's ``ppo_continuous_action.py``
+defaults, benchmarked on MuJoCo tasks (docs.cleanrl.dev, "ppo_continuous_action.py"):
+1 env x 2048 steps, 32 minibatches, 10 epochs, learning rate 3e-4 annealed, gamma 0.99,
+GAE lambda 0.95, clip 0.2, no entropy bonus, 2x64 tanh networks, observations and rewards
+normalised. No published PPO tuning for PointMaze, AntMaze or Adroit was found."""
+
+
 def teacher_domain(
     name: str,
     make_env: Callable[[int], gym.Env],
@@ -104,8 +128,8 @@ def teacher_domain(
     default_steps: int,
 ) -> Domain:
     """A domain without a spec, for the gradient-norm teacher: the paper's SAC student
-    (``--preset gradient-paper``), evaluated on ``make_env(-1)`` (the env's own start
-    distribution) during and after training."""
+    (``--preset gradient-paper``), or PPO (:data:`PPO_CONTINUOUS_ARGS`) with ``--algo ppo``,
+    evaluated on ``make_env(-1)`` (the env's own start distribution) during and after training."""
     return Domain(
         name=name,
         make_env=make_env,
@@ -117,6 +141,7 @@ def teacher_domain(
             "eval_every": eval_every,
             "eval_episodes": 10,
         },
+        students={"ppo": {**PPO_CONTINUOUS_ARGS, "eval_every": eval_every, "eval_episodes": 10}},
         default_steps=default_steps,
         task_space=task_space,
     )
@@ -131,8 +156,11 @@ def run_as_command(domain: str) -> None:
 class Callbacks:
     """The only door between an agent and a curriculum or teacher. Override what you need.
 
-    * ``on_start(handles)``: once, before training; ``handles`` holds ``"envs"`` and, for
-      off-policy agents, ``"replay_buffer"`` (call ``.clear()`` on it to empty it).
+    * ``on_start(handles)``: once, before training; ``handles`` holds ``"envs"``; for
+      off-policy agents ``"replay_buffer"`` (call ``.clear()`` on it to empty it); and
+      ``"credit"``: which episodes an update learns from, ``"step"`` (the default: those
+      in the env step before it) or ``"rollout"`` (on-policy: those in the rollout before
+      it; :mod:`sebn.runner.feeder`).
     * ``on_episode(info)``: after each finished training episode, with ``task`` (the reset
       options' task echoed by the env, if any), ``return``, ``length``, ``global_step``,
       ``final_info`` (the env's last info) and ``env_index``.

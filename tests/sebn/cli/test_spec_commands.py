@@ -162,7 +162,9 @@ def test_show_draws_a_png(tmp_path):
 
 
 def test_check_does_not_import_torch():
-    probe = "import sys; from sebn.cli import main; main(['check', 'specs/doorkey.sebn']); print('torch' in sys.modules)"
+    probe = (
+        "import sys; from sebn.cli import main; main(['check', 'specs/doorkey.sebn']); print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip().endswith("False"), result.stderr
 

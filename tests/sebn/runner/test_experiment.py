@@ -190,6 +190,34 @@ TINY_SAC = {
 }
 
 
+def test_a_ppo_student_feeds_the_gradient_teacher_by_rollouts(tmp_path):
+    tiny = {"num_steps": 256, "num_minibatches": 4, "update_epochs": 2, "hidden_sizes": [16], "eval_every": 512}
+    options = {"reward": "mean_norm", "batch_size": 2}
+    run_dir = run(
+        "pointmaze",
+        "gradient",
+        steps=1024,
+        runs=tmp_path,
+        curriculum_options=options,
+        agent_options=tiny,
+        algo="ppo",
+        progress=False,
+    )
+    assert run_dir.parent.name == "gradient-mean_norm-batch_size=2@ppo"
+    episodes = read_jsonl(run_dir / "episodes.jsonl")
+    # every episode waited for the updates of its rollouts: 8 minibatch updates each (2 epochs x 4)
+    assert episodes and all(e["gradients"]["updates"] % 8 == 0 and e["gradients"]["updates"] > 0 for e in episodes)
+    state = torch.load(run_dir / "checkpoints" / "latest.pt", weights_only=True)["callbacks"]["curriculum"]
+    assert state["updates"] >= 1
+
+
+def test_clear_buffer_is_refused_for_a_student_without_a_replay_buffer(tmp_path):
+    options = {"reward": "mean_norm", "clear_buffer": True}
+    with pytest.raises(ExperimentError, match="ppo keeps none"):
+        experiment.plan_run("pointmaze", "gradient", runs=tmp_path, curriculum_options=options, algo="ppo")
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("curriculum", ["gradient", "uniform", "target"])
 def test_pointmaze_runs_with_the_space_curricula(tmp_path, curriculum):
     options = {"reward": "sum_norm", "batch_size": 2, "clear_buffer": True} if curriculum == "gradient" else {}

@@ -145,3 +145,48 @@ def test_clear_buffer_empties_the_replay_buffer_at_each_new_task():
     assert buffer.cleared == 2
     with pytest.raises(ValueError, match="off-policy"):
         CurriculumFeeder(LengthCurriculum(), clear_buffer=True).on_start({"envs": None})
+
+
+def test_rollout_updates_are_credited_to_the_episodes_of_their_rollout(tmp_path):
+    """PPO's rule: rollouts of 4 steps, then 2 minibatch updates. An episode gets every
+    update after each rollout it has a transition in, and waits for them when it ends
+    mid-rollout; one begun by a reset in a rollout's last step gets none of that rollout's."""
+    import torch
+    from torch import nn
+
+    layer = nn.Linear(1, 1, bias=False)
+    curriculum = FixedLengths([2, 5, 1, 4])  # steps 1-2 | 3-7 | 8 | 9-12
+    feeder = CurriculumFeeder(curriculum, gradients="actor")
+    feeder.on_start({"envs": None, "credit": "rollout"})
+    training = TrainingEnvs(lambda i: TaskLengthEnv(), 1, feeder)
+    logger = RunLogger(tmp_path, {})
+    training.start(seed=0)
+    step, seen_after_rollout = 0, []
+    for rollout in range(3):
+        for _ in range(4):
+            step += 1
+            training.step(np.zeros((1, 1), dtype=np.float32), step, logger)
+        seen_after_rollout.append(len(curriculum.observed))
+        for minibatch in range(2):
+            layer.weight.grad = torch.tensor([[10.0 * (rollout + 1) + minibatch]])
+            feeder.on_update({"actor": layer})
+    feeder.close()
+    logger.close()
+    got = [
+        (e.length, e.gradients["updates"], e.gradients["mean_norm"] * e.gradients["updates"])
+        for e in curriculum.observed
+    ]
+    rollout_norms = [10 + 11, 20 + 21, 30 + 31]  # mean_norm averages over the updates, not the steps
+    assert got == [
+        (2, 2, rollout_norms[0]),  # steps 1-2: rollout 1
+        (5, 4, rollout_norms[0] + rollout_norms[1]),  # steps 3-7: rollouts 1 and 2
+        (1, 2, rollout_norms[1]),  # step 8: rollout 2
+        (4, 2, rollout_norms[2]),  # steps 9-12: rollout 3
+    ]
+    # an episode that ended in a rollout waited for that rollout's updates
+    assert seen_after_rollout == [0, 1, 3]
+
+
+def test_a_feeder_refuses_an_unknown_credit_rule():
+    with pytest.raises(ValueError, match="credit must be one of step, rollout"):
+        CurriculumFeeder(LengthCurriculum()).on_start({"envs": None, "credit": "episode"})
