@@ -26,7 +26,6 @@ import numpy as np
 
 from domains.grid_paths import DIRECTIONS
 
-
 FAR = 4
 """Squares from which an item reads as far (0.5), however much farther it is."""
 WALL_RANGE = 2
