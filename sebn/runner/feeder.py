@@ -20,12 +20,14 @@ transitions the update learns from, by one of two rules the agent declares at
 * ``"rollout"`` (PPO: every update of an iteration learns from the rollout before it): an
   episode gets every update made after each rollout it has a transition in, so an episode
   that ends mid-rollout waits for the updates of its rollout and is handed over at the
-  first step after them. PPO's minibatches draw from every env and step of the rollout,
-  so an episode's transitions are in each of them in expectation; the rule credits all,
-  not the minibatches that happened to hold them, and the rewards average over the
-  updates, not the episode's steps (:mod:`sebn.runner.gradients`). So the episodes of one
-  rollout share their reward; a gradient of each episode's own transitions would tell
-  them apart (not built).
+  first step after them (without gradient statistics to collect, nothing waits). PPO's
+  minibatches draw from every env and step of the rollout, so an episode's transitions
+  are in each of them in expectation; the rule credits all, not the minibatches that
+  happened to hold them, and the rewards average over the updates, not the episode's
+  steps (:mod:`sebn.runner.gradients`). So the episodes of one rollout share their
+  reward; a gradient of each episode's own transitions would tell them apart (not built).
+
+Episodes reach the curriculum in the order they ended (ticket order within a step).
 
 An env that does not echo the task it was given in ``info["task"]`` raises
 :class:`TaskNotAppliedError`: silently ignored options are how curricula stop working
@@ -111,7 +113,8 @@ class CurriculumFeeder(Callbacks):
         return {"task": task}
 
     def on_step(self, global_step: int) -> None:
-        self._deliver(waiting=self.credit == "rollout")
+        # only gradients need an episode to wait for its rollout's updates
+        self._deliver(waiting=self.credit == "rollout" and self.gradients is not None)
         for running in self.running.values():
             running.stepped = True
 
@@ -181,7 +184,7 @@ class CurriculumFeeder(Callbacks):
             if running.stats is not None:
                 episode.gradients = running.stats.rewards(episode.length, per_update=self.credit == "rollout")
             episodes.append(episode)
-        episodes.sort(key=lambda e: e.ticket)
+        episodes.sort(key=lambda e: (e.step, e.ticket))
         self.curriculum.observe(episodes)
         self.delivered += len(episodes)
         if self.on_finished is not None:
