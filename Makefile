@@ -18,15 +18,19 @@ $(STAMP): setup.cfg pyproject.toml
 
 venv: $(STAMP)
 
-# The main job: a short DoorKey run with the SEBN curriculum (PPO options, a few minutes
-# on 2 cores), then its plot. A killed run resumes where its checkpoint left it.
+# The main job: the SEBN curriculum and no curriculum side by side on DoorKey (PPO options,
+# 60,000 env steps each, one per core: a few minutes), then `sebn report`'s table and plot.
+# Run it again and the finished runs are skipped; kill it and the runs resume.
 RUNS := runs
 STEPS := 60000
 
 run: $(STAMP)
-	$(BIN)/sebn run doorkey --curriculum sebn --seed 0 --steps $(STEPS) --runs $(RUNS)
-	$(BIN)/sebn plot $(RUNS)/doorkey -o $(RUNS)/doorkey/plot.png
-	@echo "results: $(RUNS)/doorkey/sebn/seed0/  plot: $(RUNS)/doorkey/plot.png"
+	$(BIN)/sebn sweep doorkey --curricula sebn,target --seeds 0 --steps $(STEPS) --runs $(RUNS) --no-progress
+	$(BIN)/sebn report $(RUNS)/doorkey/sebn $(RUNS)/doorkey/target -o $(RUNS)/doorkey/report.md
+	@grep '^| ' $(RUNS)/doorkey/report.md
+	@echo "results: $(RUNS)/doorkey/report.md and its plot $(RUNS)/doorkey/report_doorkey.png;"
+	@echo "open next: the run folders $(RUNS)/doorkey/sebn/seed0/ and $(RUNS)/doorkey/target/seed0/ (TensorBoard:"
+	@echo "  tensorboard --logdir $(RUNS)/doorkey), and notebooks/2_competency_posteriors.ipynb, which reads the SEBN run"
 
 # Lint and format first (ruff, configured in pyproject.toml): a style error fails the suite too.
 # Two test processes, one per core: 4m40s instead of 10m31s for the same suite here (BENCHMARKS.md).
