@@ -5,6 +5,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
+from sebn.curricula.base import BaseCurriculum
+
 
 class TaskLengthEnv(gym.Env):
     """An episode on task ``{"length": k}`` lasts ``k`` steps and succeeds (target
@@ -31,3 +33,23 @@ class TaskLengthEnv(gym.Env):
         done = self.t >= self.task["length"]
         info = {"targets": {"done": int(float(np.asarray(action).reshape(-1)[0]) > 0)}} if done else {}
         return np.full(1, self.t / 10, dtype=np.float32), 1.0, False, done, info
+
+
+class LengthCurriculum(BaseCurriculum):
+    """Random episode lengths for :class:`TaskLengthEnv`; remembers what it handed out and
+    what came back."""
+
+    kind = "lengths"
+
+    def __init__(self, seed=0):
+        super().__init__(seed)
+        self.handed: list[dict] = []
+        self.observed = []
+
+    def _sample(self, n, rng):
+        tasks = [{"length": int(k)} for k in rng.integers(1, 7, size=n)]
+        self.handed += tasks
+        return tasks
+
+    def observe(self, episodes):
+        self.observed += list(episodes)

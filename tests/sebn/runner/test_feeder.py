@@ -15,26 +15,7 @@ from agents.training_envs import TrainingEnvs
 from sebn.curricula.base import BaseCurriculum
 from sebn.curricula.teacher import GradientNormTeacher
 from sebn.runner.feeder import CurriculumFeeder, TaskNotAppliedError
-from tests.sebn.runner.envs import TaskLengthEnv
-
-
-class LengthCurriculum(BaseCurriculum):
-    """Random episode lengths; remembers what it handed out and what came back."""
-
-    kind = "lengths"
-
-    def __init__(self, seed=0):
-        super().__init__(seed)
-        self.handed: list[dict] = []
-        self.observed = []
-
-    def _sample(self, n, rng):
-        tasks = [{"length": int(k)} for k in rng.integers(1, 7, size=n)]
-        self.handed += tasks
-        return tasks
-
-    def observe(self, episodes):
-        self.observed += list(episodes)
+from tests.sebn.runner.envs import LengthCurriculum, TaskLengthEnv
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])

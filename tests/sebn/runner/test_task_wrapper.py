@@ -10,31 +10,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from sebn.curricula.base import BaseCurriculum
 from sebn.runner.task_wrapper import CurriculumWrapper, TaskSupply, default_outcomes
-from tests.sebn.runner.envs import TaskLengthEnv
+from tests.sebn.runner.envs import LengthCurriculum, TaskLengthEnv
 
 
-class Lengths(BaseCurriculum):
-    """Random episode lengths; remembers what it handed out and what came back."""
-
-    kind = "lengths"
-
-    def __init__(self, seed=0):
-        super().__init__(seed)
-        self.handed: list[dict] = []
-        self.observed = []
-
-    def _sample(self, n, rng):
-        tasks = [{"length": int(k)} for k in rng.integers(1, 6, size=n)]
-        self.handed += tasks
-        return tasks
-
-    def observe(self, episodes):
-        self.observed += list(episodes)
-
-
-def check_exactly_once(curriculum: Lengths, supply: TaskSupply) -> None:
+def check_exactly_once(curriculum: LengthCurriculum, supply: TaskSupply) -> None:
     tickets = [e.ticket for e in curriculum.observed]
     assert len(tickets) == len(set(tickets)), "an episode reached observe twice"
     out = [t for held in supply.out.values() for t, _ in held]
@@ -48,7 +28,7 @@ def wrapped(index: int) -> gym.Env:
 
 
 def test_a_single_env_plays_the_curriculums_tasks_in_order():
-    curriculum = Lengths()
+    curriculum = LengthCurriculum()
     supply = TaskSupply(curriculum, num_envs=1)
     env = wrapped(0)
     supply.attach(env)
@@ -65,7 +45,7 @@ def test_a_single_env_plays_the_curriculums_tasks_in_order():
 
 @pytest.mark.parametrize("vector", [gym.vector.SyncVectorEnv, gym.vector.AsyncVectorEnv])
 def test_vector_envs_get_every_task_and_give_back_every_episode_once(vector):
-    curriculum = Lengths(seed=1)
+    curriculum = LengthCurriculum(seed=1)
     supply = TaskSupply(curriculum, num_envs=3)
     envs = vector([lambda i=i: wrapped(i) for i in range(3)])
     supply.attach(envs)
@@ -85,7 +65,7 @@ def test_vector_envs_get_every_task_and_give_back_every_episode_once(vector):
 
 
 def test_a_reset_in_mid_episode_replays_its_task():
-    curriculum = Lengths()
+    curriculum = LengthCurriculum()
     supply = TaskSupply(curriculum, num_envs=1)
     env = CurriculumWrapper(TaskLengthEnv(), index=0)
     supply.attach(env)
@@ -101,7 +81,7 @@ def test_a_reset_in_mid_episode_replays_its_task():
 
 
 def test_a_resumed_supply_hands_out_the_tasks_that_were_out_first():
-    curriculum = Lengths(seed=2)
+    curriculum = LengthCurriculum(seed=2)
     supply = TaskSupply(curriculum, num_envs=2)
     envs = gym.vector.SyncVectorEnv([lambda i=i: wrapped(i) for i in range(2)])
     supply.attach(envs)
@@ -111,7 +91,7 @@ def test_a_resumed_supply_hands_out_the_tasks_that_were_out_first():
     saved, observed_before = supply.state(), list(curriculum.observed)
     out_before = sorted(t for held in supply.out.values() for t, _ in held)
 
-    resumed_curriculum = Lengths(seed=2)
+    resumed_curriculum = LengthCurriculum(seed=2)
     resumed_curriculum.handed = list(curriculum.handed)  # the test's own record of what was handed out
     resumed_curriculum.observed = list(observed_before)
     resumed = TaskSupply(resumed_curriculum, num_envs=2)
@@ -126,7 +106,7 @@ def test_a_resumed_supply_hands_out_the_tasks_that_were_out_first():
 
 
 def test_a_report_of_a_task_the_env_does_not_hold_is_refused():
-    supply = TaskSupply(Lengths(), num_envs=1)
+    supply = TaskSupply(LengthCurriculum(), num_envs=1)
     env = wrapped(0)
     supply.attach(env)
     env.reset(seed=0)
@@ -155,7 +135,7 @@ def test_an_env_that_takes_tasks_another_way():
         def set_length(self, length):
             self.task = {"length": length}
 
-    curriculum = Lengths()
+    curriculum = LengthCurriculum()
     supply = TaskSupply(curriculum, num_envs=1)
     env = CurriculumWrapper(Settable(), apply_task=lambda e, task: e.unwrapped.set_length(task["length"]))
     supply.attach(env)
@@ -168,7 +148,7 @@ def test_stable_baselines3_ppo_learns_through_the_wrapper(tmp_path, subprocess):
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    curriculum = Lengths(seed=3)
+    curriculum = LengthCurriculum(seed=3)
     supply = TaskSupply(curriculum, num_envs=2)
     factories = [lambda i=i: wrapped(i) for i in range(2)]
     envs = SubprocVecEnv(factories) if subprocess else DummyVecEnv(factories)
