@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
-import networkx as nx
 import numpy as np
 
-from sebn.core.spec import Rule, Spec, dependency_graph
+from sebn.core.spec import Rule, Spec, dependency_graph, topological_order
 
 SUM_TOLERANCE = 1e-6
 """How far from 1 a competency's probabilities may sum and still be taken (then renormalised)."""
@@ -87,12 +86,10 @@ class SEBN:
         self.spec = spec
         self.env = tuple(spec.env)
         self.base = spec.base
-        dependencies = dependency_graph(spec)
-        order = tuple(nx.lexicographical_topological_sort(dependencies, key=self._spec_order))
+        order = topological_order(dependency_graph(spec), key=self._spec_order)
         self.derived = tuple(n for n in order if n in spec.derived)
         self.targets = tuple(n for n in order if n in spec.targets)
-        self.graph = self._build_graph()
-        self._derived_levels = self._compile_derived(dependencies)
+        self._derived_levels = self._compile_derived()
         self.rules = tuple(self._compile_rule(r) for r in spec.rules if r.level is None)
 
     def _spec_order(self, name: str) -> int:
@@ -154,7 +151,12 @@ class SEBN:
     def n_settings(self) -> int:
         return math.prod(len(d) for d in self.domains)
 
-    def _build_graph(self) -> nx.DiGraph:
+    @cached_property
+    def graph(self):
+        """The DAG over every variable (a networkx ``DiGraph``, nodes tagged with ``kind``),
+        built when asked: drawing needs it, checking and scoring do not."""
+        import networkx as nx
+
         graph = nx.DiGraph()
         for v in self.env:
             graph.add_node(v, kind="env")
@@ -174,24 +176,30 @@ class SEBN:
     @cached_property
     def target_parents(self) -> dict[str, frozenset[str]]:
         """Every target another target requires in some setting."""
-        return {t: frozenset(u for u in self.graph.predecessors(t) if u in self.spec.targets) for t in self.targets}
+        parents: dict[str, set[str]] = {t: set() for t in self.targets}
+        for rule in self.spec.rules:
+            if rule.head in parents:
+                parents[rule.head] |= {r.name for r in rule.requirements if r.name in self.spec.targets}
+        return {t: frozenset(p) for t, p in parents.items()}
 
     def target_ancestors(self, names) -> list[int]:
-        """Indices of the given targets and all their target ancestors, in topological order."""
-        wanted = set(names)
-        for name in names:
-            wanted |= {a for a in nx.ancestors(self.graph, name) if a in self.spec.targets}
+        """Indices of the given targets and all their target ancestors, in topological order
+        (derived competencies never require targets, so target ancestors come through
+        targets only)."""
+        wanted, frontier = set(names), list(names)
+        while frontier:
+            for parent in self.target_parents[frontier.pop()] - wanted:
+                wanted.add(parent)
+                frontier.append(parent)
         return [i for i, t in enumerate(self.targets) if t in wanted]
 
     # --- compilation ----------------------------------------------------------------
 
-    def _compile_derived(self, dependencies: nx.DiGraph) -> dict[str, list[tuple[int, ...]]]:
+    def _compile_derived(self) -> dict[str, list[tuple[int, ...]]]:
         """For each derived c, the base levels that ``c>=k`` needs, for k = 0..top."""
         base_index = {c: i for i, c in enumerate(self.base)}
         compiled: dict[str, list[tuple[int, ...]]] = {}
-        for name in nx.topological_sort(dependencies):
-            if name not in self.derived:
-                continue
+        for name in self.derived:  # in topological order: what a level needs is compiled first
             top = self.spec.competencies[name]
             needed = [0] * len(self.base)
             per_level = [tuple(needed)]

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 
 from sebn.core.network import SEBN, SpaceTooLarge
-from sebn.core.spec import SpecError, load_spec, parse_spec
+from sebn.core.spec import SpecError, dependency_graph, load_spec, parse_spec, topological_order
 from tests.sebn.core.strategies import spec_texts
 
 
@@ -127,3 +127,19 @@ def test_a_space_too_large_to_list_says_so():
     classes = net.setting_classes()  # v0 splits at 5; the other 29 variables are one class each
     assert classes.settings.tolist() == [[0] * 30, [5] + [0] * 29]
     assert classes.sizes.tolist() == [5 * 10**29, 5 * 10**29]
+
+
+@given(text=spec_texts(max_env=2, max_base=3, max_targets=3))
+@settings(max_examples=40, deadline=None)
+def test_the_order_is_networkxs_lexicographical_topological_sort(text):
+    import networkx as nx
+
+    spec = parse_spec(text)
+    dependencies = dependency_graph(spec)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(dependencies)
+    graph.add_edges_from((parent, child) for parent, children in dependencies.items() for child in children)
+    names = [*spec.env, *spec.competencies, *spec.targets]
+    assert topological_order(dependencies, names.index) == list(
+        nx.lexicographical_topological_sort(graph, key=names.index)
+    )
