@@ -55,24 +55,15 @@ def show(args) -> int:
 
 
 def simulate(args) -> int:
-    import torch
+    import numpy as np
 
     from sebn.core.model import simulate
     from sebn.core.records import write_jsonl
+    from sebn.curricula.base import TaskSpace
 
     net = _network(args.spec)
     theta, rates, _, _ = _fit_file(net, args.theta)
-    generator = torch.Generator().manual_seed(args.seed)
-    # each variable drawn on its own: uniform over the settings without listing them
-    picks = [torch.randint(len(domain), (args.n,), generator=generator).tolist() for domain in net.domains]
-    settings = [[domain[i] for domain, i in zip(net.domains, row)] for row in zip(*picks)] if picks else [[]] * args.n
-    chosen_targets = torch.randint(len(net.targets), (args.n,), generator=generator)
-    tasks = []
-    for row, target in zip(settings, chosen_targets.tolist()):
-        task = net.describe_setting(row)
-        if len(net.targets) > 1:
-            task["target"] = net.targets[target]
-        tasks.append(task)
+    tasks = TaskSpace(net).uniform(args.n, np.random.default_rng(args.seed))  # never lists the settings
     records = simulate(net, theta, tasks, seed=args.seed, observe=args.observe, rates=rates)
     try:
         write_jsonl(args.output, records)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sebn.core.expansion import TermArrays, expand_pattern, spec_coefficients, stack
-from sebn.core.network import SEBN, SpaceTooLarge
+from sebn.core.network import SEBN, SpaceTooLarge, distinct_requirements
 
 MAX_JOINT_TARGETS = 6
 EXAMPLES = 3
@@ -230,7 +230,7 @@ def _joint_success_terms(net: SEBN, settings: np.ndarray, targets: list[int] | N
     """The terms of ``P(A = 1 | e)`` for every set ``A`` of up to :data:`MAX_JOINT_TARGETS`
     targets, over the settings' distinct requirement arrays (settings that require the
     same give the same rows)."""
-    levels, parents, _ = net.distinct_requirements(settings)
+    levels, parents, _ = distinct_requirements(*net.requirements(settings))
     targets = list(range(len(net.targets))) if targets is None else targets
     sets = [
         list(c)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from sebn.core.expansion import TermArrays, expand_pattern, spec_coefficients, stack
-from sebn.core.network import SEBN, SUM_TOLERANCE
+from sebn.core.network import SEBN, SUM_TOLERANCE, distinct_requirements
 
 DTYPE = torch.float64
 Theta = Mapping[str, torch.Tensor]
@@ -201,12 +201,11 @@ class Scorer:
     def __init__(self, net: SEBN, settings: torch.Tensor | None = None):
         self.net = net
         self.settings = net.settings() if settings is None else settings
-        levels, parents, inverse = net.distinct_requirements(self.settings)
+        levels, parents = net.requirements(self.settings)
+        distinct_levels, distinct_parents, inverse = distinct_requirements(levels, parents)
         self.copies = None
-        if 2 * len(levels) > len(inverse):
-            levels, parents = net.requirements(self.settings)
-        else:
-            self.copies = torch.from_numpy(inverse)
+        if 2 * len(distinct_levels) <= len(inverse):
+            levels, parents, self.copies = distinct_levels, distinct_parents, torch.from_numpy(inverse)
         terms = stack([expand_pattern(net, levels, parents, [t], []) for t in range(len(net.targets))])
         self.terms = Terms.of(net, terms)
         self.shape = (len(levels), len(net.targets))

@@ -343,20 +343,6 @@ class SEBN:
                 parents[:, rule.target, parent] |= applies
         return levels, parents
 
-    def distinct_requirements(self, settings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The distinct requirement arrays among the settings' (:meth:`requirements`) and,
-        for each setting, which of them it has: settings that require the same get the
-        same probabilities, so they are computed once.
-
-        Returns:
-            ``levels[D, m, B]``, ``parents[D, m, m]`` and ``inverse[N]`` (indices into ``D``).
-        """
-        levels, parents = self.requirements(settings)
-        n = len(levels)
-        signature = np.concatenate([levels.reshape(n, -1), parents.reshape(n, -1)], axis=1)
-        _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
-        return levels[first], parents[first], inverse.reshape(-1)
-
     def unconstrained(self, settings) -> np.ndarray:
         """``[N, m]`` bool: settings where no line of a target applies."""
         covered = np.zeros((np.asarray(settings).shape[0], len(self.targets)), dtype=bool)
@@ -389,3 +375,17 @@ def _grid(domains) -> np.ndarray:
         return np.zeros((1, 0), dtype=np.int64)
     grids = np.meshgrid(*(np.asarray(d, dtype=np.int64) for d in domains), indexing="ij")
     return np.stack([g.reshape(-1) for g in grids], axis=-1)
+
+
+def distinct_requirements(levels: np.ndarray, parents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of requirement arrays (:meth:`SEBN.requirements`) and, for each
+    row, which of them it is: settings that require the same get the same probabilities,
+    so they are computed once.
+
+    Returns:
+        ``levels[D, m, B]``, ``parents[D, m, m]`` and ``inverse[N]`` (indices into ``D``).
+    """
+    n = len(levels)
+    signature = np.concatenate([levels.reshape(n, -1), parents.reshape(n, -1)], axis=1)
+    _, first, inverse = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+    return levels[first], parents[first], inverse.reshape(-1)

@@ -228,7 +228,8 @@ class TaskSpace:
             index = rng.integers(0, len(self), size=n)
             return self.tasks(self._settings[index], self._target_index[index])
         columns = [rng.choice(np.asarray(domain), size=n) for domain in self.net.domains]
-        settings = torch.as_tensor(np.stack(columns, axis=-1), dtype=torch.long).reshape(n, len(self.net.env))
+        grid = np.stack(columns, axis=-1) if columns else np.zeros((n, 0))  # a spec may have no env variables
+        settings = torch.as_tensor(grid, dtype=torch.long).reshape(n, len(self.net.env))
         names = rng.choice(len(self.targets), size=n)
         target_index = torch.tensor([self.net.targets.index(self.targets[i]) for i in names], dtype=torch.long)
         return self.tasks(settings, target_index)

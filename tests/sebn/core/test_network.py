@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from sebn.core.network import SEBN, SpaceTooLarge
+from sebn.core.network import SEBN, SpaceTooLarge, distinct_requirements
 from sebn.core.spec import SpecError, dependency_graph, load_spec, parse_spec, topological_order
 from tests.sebn.core.strategies import spec_texts
 
@@ -113,8 +113,8 @@ def test_every_setting_requires_what_its_class_representative_requires(text):
 def test_distinct_requirements_give_back_every_settings_requirements(text):
     net = SEBN(parse_spec(text))
     settings = net.settings()
-    distinct_levels, distinct_parents, inverse = net.distinct_requirements(settings)
     levels, parents = net.requirements(settings)
+    distinct_levels, distinct_parents, inverse = distinct_requirements(levels, parents)
     assert np.array_equal(distinct_levels[inverse], levels) and np.array_equal(distinct_parents[inverse], parents)
     assert len(np.unique(inverse)) == len(distinct_levels)
 
