@@ -192,14 +192,18 @@ class TaskSupply:
     def after_step(self, envs: gym.Env | gym.vector.VectorEnv, infos: Mapping[str, Any]) -> list[Episode]:
         """After each ``step``: the finished episodes' reports (in ``infos``, a single env's
         info or a vector env's) to the curriculum, and new tasks to the envs that used one."""
-        self.steps += self.num_envs
         if isinstance(envs, gym.vector.VectorEnv):
             reports = infos.get("curriculum")
             mask = infos.get("_curriculum", np.zeros(self.num_envs, dtype=bool))
-            finished = [(i, reports[i]) for i in np.flatnonzero(mask)] if reports is not None else []
+            finished = [(int(i), reports[i]) for i in np.flatnonzero(mask)] if reports is not None else []
         else:
             finished = [(0, infos["curriculum"])] if "curriculum" in infos else []
-        episodes = [self.finished(report, int(i)) for i, report in finished]
+        return self._receive(envs, finished)
+
+    def _receive(self, envs, finished: list[tuple[int, EpisodeReport]]) -> list[Episode]:
+        """One step of every env done: its finished episodes to the curriculum, then new tasks."""
+        self.steps += self.num_envs
+        episodes = [self.finished(report, index) for index, report in finished]
         if episodes:
             self._give(envs, self.top_up())
         return episodes
@@ -229,14 +233,10 @@ class TaskSupply:
 
         class CurriculumCallback(BaseCallback):
             def _on_step(self) -> bool:
-                supply.steps += self.training_env.num_envs
-                finished = [
-                    (i, info["curriculum"]) for i, info in enumerate(self.locals["infos"]) if "curriculum" in info
-                ]
-                for index, report in finished:
-                    supply.finished(report, index)
-                if finished:
-                    supply._give(self.training_env, supply.top_up())
+                infos = self.locals["infos"]
+                supply._receive(
+                    self.training_env, [(i, info["curriculum"]) for i, info in enumerate(infos) if "curriculum" in info]
+                )
                 return True
 
         return CurriculumCallback()
