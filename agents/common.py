@@ -182,22 +182,33 @@ class RunningMeanStd:
 
 class RunLogger:
     """TensorBoard scalars under namespaced keys (``charts/``, ``losses/``, ``eval/``),
-    mirrored to Weights & Biases when tracking."""
+    mirrored to Weights & Biases when tracking: project ``sebn`` (or ``$WANDB_PROJECT``),
+    the run named by the last three parts of its directory (``doorkey/sebn/seed0``) and
+    grouped by the two before the seed, files under ``run_dir/wandb``. ``WANDB_MODE=offline``
+    keeps everything on disk, for ``wandb sync`` later."""
 
     def __init__(self, run_dir: str | Path, config: Mapping[str, Any], track: bool = False, project: str = "sebn"):
         from torch.utils.tensorboard import SummaryWriter
 
+        self.wandb = None
+        if track:  # before any SummaryWriter: W&B mirrors the writers made after it starts
+            try:
+                import wandb
+            except ImportError:
+                raise SystemExit('--track needs Weights & Biases: pip install -e ".[wandb]"') from None
+            parts = Path(run_dir).resolve().parts
+            self.wandb = wandb.init(
+                project=os.environ.get("WANDB_PROJECT", project),
+                name="/".join(parts[-3:]),
+                group="/".join(parts[-3:-1]),
+                config=dict(config),
+                dir=str(run_dir),
+                sync_tensorboard=True,
+            )
         self.writer = SummaryWriter(str(run_dir))
         self.writer.add_text(
             "hyperparameters", "|param|value|\n|-|-|\n" + "\n".join(f"|{k}|{v}|" for k, v in config.items())
         )
-        self.wandb = None
-        if track:
-            try:
-                import wandb
-            except ImportError:
-                raise SystemExit("--track needs wandb: pip install wandb") from None
-            self.wandb = wandb.init(project=project, config=dict(config), dir=str(run_dir), sync_tensorboard=True)
 
     def scalar(self, key: str, value: float, step: int) -> None:
         self.writer.add_scalar(key, value, step)

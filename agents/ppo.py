@@ -242,7 +242,8 @@ def train(
             return (agent.greedy(obs) if args.eval_greedy else agent.sample(obs, eval_generator)).numpy()
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
-    callbacks.on_start({"envs": envs, "credit": "rollout"})  # every update learns from the rollout before it
+    # every update learns from the rollout before it
+    callbacks.on_start({"envs": envs, "credit": "rollout", "log": logger.scalar})
     training.start(seed=None if resuming else args.seed)
     # A checkpoint's statistics already count the observations of the resets it redraws.
     next_obs = torch.as_tensor(observe(training.obs, update=not resuming))

@@ -220,7 +220,7 @@ def train(
         checkpoints.save(env_rng, args.save_buffer, global_step=global_step, update=update, last_eval=last_eval)
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
-    callbacks.on_start({"envs": envs, "replay_buffer": buffer})
+    callbacks.on_start({"envs": envs, "replay_buffer": buffer, "log": logger.scalar})
     training.start(seed=None if resuming else args.seed)
     actor_loss = torch.zeros(())
     start_time, start_step = time.time(), global_step

@@ -222,7 +222,7 @@ def train(
             return actor(torch.as_tensor(o, dtype=torch.float32)).numpy()
 
     logger = RunLogger(run_dir, dataclasses.asdict(args), args.track)
-    callbacks.on_start({"envs": envs, "replay_buffer": buffer})
+    callbacks.on_start({"envs": envs, "replay_buffer": buffer, "log": logger.scalar})
     training.start(seed=None if resuming else args.seed)
     actor_loss, fork_term, weight = torch.zeros(()), torch.zeros(()), 0.0
     start_time, start_step = time.time(), global_step

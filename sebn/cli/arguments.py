@@ -158,6 +158,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=_assignment,
         help="override one field of the agent's Args, the value in JSON (e.g. hidden_sizes=[64,64]); repeatable",
     )
+    parser.add_argument(
+        "--track",
+        action="store_true",
+        help="mirror each run's TensorBoard metrics to Weights & Biases (project sebn; WANDB_MODE=offline keeps "
+        'them on disk, under the run directory\'s wandb/); needs pip install -e ".[wandb]"',
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -26,6 +26,7 @@ def run(args) -> int:
             checkpoint_every=args.checkpoint_every,
             progress=not args.no_progress,
             algo=args.algo,
+            track=args.track,
         )
     except (ExperimentError, ImportError) as err:
         raise UsageError(str(err)) from None
@@ -64,6 +65,7 @@ def sweep(args) -> int:
             agent_options=dict(args.agent),
             progress=not args.no_progress,
             algo=args.algo,
+            track=args.track,
         )
     except SweepError as err:
         raise UsageError(str(err)) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import sys
 import typing
@@ -28,6 +29,9 @@ from sebn.runner.domains import load_domain
 from sebn.runner.interface import Domain, ExperimentError, evaluate
 from sebn.runner.recording import RecordingFeeder
 from sebn.runner.rundir import RunDir, now, provenance, run_label
+
+NOT_IDENTITY = ("run_dir", "track")
+"""Agent arguments a resumed run may change: where the run sits, and whether it is tracked."""
 
 
 def setting_of(domain: Domain) -> Setting:
@@ -127,6 +131,7 @@ def plan_run(
     agent_options: Mapping[str, Any] | None = None,
     checkpoint_every: int | None = None,
     algo: str | None = None,
+    track: bool = False,
 ) -> RunPlan:
     """Check a run before it starts: the domain takes the curriculum, the curriculum and
     the agent take their options (the curriculum is built, so its own checks of values run
@@ -146,6 +151,8 @@ def plan_run(
         algo: the student, one of the domain's agents (:meth:`Domain.student`; default:
             the domain's own); a choice other than the default is part of the run's label
             (``sebn@ppo``) and ``config.json``.
+        track: mirror the agent's metrics to Weights & Biases (not part of the run's
+            identity: a run tracked once may resume untracked).
 
     Raises:
         ExperimentError: what is wrong, and what to do about it.
@@ -176,6 +183,10 @@ def plan_run(
             f"--clear-buffer empties a replay buffer, and {agent_name} keeps none (it learns from each rollout "
             "once); use an off-policy student (--algo sac or td3_fork) or drop --clear-buffer"
         )
+    if track and "track" not in fields:
+        raise ExperimentError(f"--track mirrors an agent's metrics to Weights & Biases, and {agent_name} logs none")
+    if track and importlib.util.find_spec("wandb") is None:
+        raise ExperimentError('--track needs Weights & Biases: pip install -e ".[wandb]"')
     blocked = next((p for p in (Path(runs), *Path(runs).parents) if p.exists() and not p.is_dir()), None)
     if blocked is not None:
         raise ExperimentError(f"runs directory {runs}: {blocked} is a file, not a directory")
@@ -197,6 +208,7 @@ def plan_run(
         "run_dir": str(run_dir),
         "resume": resume,
         "checkpoint_every": checkpoint_every or max(steps // 10, 1),
+        "track": track,
     }
     # a run shorter than the domain's evaluation interval still gets five training-time evaluations
     if agent_args.get("eval_every", 0) > steps // 5 and "eval_every" not in (agent_options or {}):
@@ -212,8 +224,8 @@ def plan_run(
                 f"{run_dir} holds a different run ({'; '.join(differ)}); choose another --runs directory"
             )
         # the domain's own agent arguments may have changed since (a run_dir moved with its runs is the same run)
-        previous = {k: v for k, v in config.get("agent_args", plan.recorded).items() if k != "run_dir"}
-        current = {k: v for k, v in plan.recorded.items() if k != "run_dir"}
+        previous = {k: v for k, v in config.get("agent_args", plan.recorded).items() if k not in NOT_IDENTITY}
+        current = {k: v for k, v in plan.recorded.items() if k not in NOT_IDENTITY}
         changed = sorted(k for k in previous.keys() | current.keys() if previous.get(k) != current.get(k))
         if changed:
             raise ExperimentError(

@@ -160,7 +160,9 @@ class Callbacks:
       off-policy agents ``"replay_buffer"`` (call ``.clear()`` on it to empty it); and
       ``"credit"``: which episodes an update learns from, ``"step"`` (the default: those
       in the env step before it) or ``"rollout"`` (on-policy: those in the rollout before
-      it; :mod:`sebn.runner.feeder`).
+      it; :mod:`sebn.runner.feeder`); and ``"log"``: the agent's ``log(key, value, step)``
+      for scalars, so the curriculum's land in the agent's own TensorBoard run (and,
+      when tracked, its Weights & Biases run) rather than in a second one.
     * ``on_episode(info)``: after each finished training episode, with ``task`` (the reset
       options' task echoed by the env, if any), ``return``, ``length``, ``global_step``,
       ``final_info`` (the env's last info) and ``env_index``.

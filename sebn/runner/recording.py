@@ -8,7 +8,7 @@ so every record is written once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sebn.curricula.base import BaseCurriculum, Episode
@@ -39,9 +39,8 @@ class RecordingFeeder(CurriculumFeeder):
         self.run = run
         self.episodes, self.generations = run.writers()
         self.written_generations, self.written_evals = run.count_records()
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.writer = SummaryWriter(str(run.path), filename_suffix=".curriculum")
+        self.writer = None
+        self.log: Callable[[str, float, int], None] | None = None
         self.bar = None
         if progress:
             from tqdm import tqdm
@@ -49,13 +48,24 @@ class RecordingFeeder(CurriculumFeeder):
             self.bar = tqdm(total=total_steps, unit="step", desc=f"{run.path}", dynamic_ncols=True)
         super().__init__(curriculum, gradients=gradients, clear_buffer=clear_buffer, on_finished=self._record)
 
+    def on_start(self, handles: Mapping[str, Any]) -> None:
+        """The curriculum's scalars go through the agent's ``log`` when it hands one over,
+        else to a TensorBoard writer of their own (``*.curriculum``)."""
+        super().on_start(handles)
+        self.log = handles.get("log")
+        if self.log is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run.path), filename_suffix=".curriculum")
+            self.log = self.writer.add_scalar
+
     def _record(self, episode: Episode) -> None:
         self.episodes.write(episode.to_record())
         if episode.gradients is not None:
             for key in ("mean_norm", "sum_norm"):
-                self.writer.add_scalar(f"curriculum/student_grad_{key}", episode.gradients[key], episode.step)
+                self.log(f"curriculum/student_grad_{key}", episode.gradients[key], episode.step)
         for key, value in self.curriculum.pop_scalars():
-            self.writer.add_scalar(key, value, episode.step)
+            self.log(key, value, episode.step)
         for generation in self.curriculum.pop_log():
             self.generations.write(generation)
             self.written_generations += 1
@@ -89,7 +99,8 @@ class RecordingFeeder(CurriculumFeeder):
 
     def close(self) -> None:
         super().close()
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
         self.episodes.close()
         self.generations.close()
         if self.bar is not None:

@@ -48,6 +48,7 @@ class Job:
     curriculum_options: Mapping[str, Any]
     agent_options: Mapping[str, Any]
     algo: str | None = None
+    track: bool = False
 
     @property
     def run_dir(self) -> Path:
@@ -77,6 +78,7 @@ def run_job(job: Job) -> Outcome:
             curriculum_options=dict(job.curriculum_options),
             agent_options=dict(job.agent_options),
             algo=job.algo,
+            track=job.track,
             progress=False,
         )
     except Exception as error:  # noqa: BLE001 - one failed run must not stop the grid
@@ -99,6 +101,7 @@ def sweep(
     agent_options: Mapping[str, Any] | None = None,
     progress: bool = True,
     algo: str | None = None,
+    track: bool = False,
 ) -> list[Outcome]:
     """Run every (curriculum, seed) of ``domain``; returns the outcomes seed by seed,
     curricula in the order given.
@@ -117,6 +120,7 @@ def sweep(
         agent_options: as for :func:`sebn.runner.experiment.run`, for every run.
         progress: a progress bar over the grid.
         algo: the student of every run (as for :func:`sebn.runner.experiment.plan_run`).
+        track: mirror every run's metrics to Weights & Biases.
 
     Raises:
         SweepError: before any run starts, when a run cannot (an option its curriculum
@@ -143,6 +147,7 @@ def sweep(
             options,
             dict(agent_options or {}),
             algo,
+            track,
         )
         for seed in seeds
         for name, options in chosen
@@ -188,6 +193,7 @@ def _problem(job: Job) -> str | None:
             job.curriculum_options,
             job.agent_options,
             algo=job.algo,
+            track=job.track,
         )
     except ExperimentError as error:
         return str(error)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib.util
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,7 +21,7 @@ from sebn.cli import main
 from sebn.core.records import read_jsonl
 from sebn.runner import experiment
 from sebn.runner.domains import DOMAINS, load_domain
-from sebn.runner.experiment import ExperimentError, check_agent_options, run
+from sebn.runner.experiment import ExperimentError, check_agent_options, plan_run, run
 
 SMALL = {"hidden_sizes": [16], "num_envs": 4, "num_steps": 64, "eval_every": 1024, "eval_episodes": 2}
 FLAGS = [
@@ -367,3 +369,29 @@ def test_run_directories_of_other_options_sit_side_by_side(tmp_path):
     )
     assert (first.parent.name, second.parent.name) == ("sebn-generation_size=20", "sebn-generation_size=30")
     assert len(read_jsonl(first / "generations.jsonl")) == 3 and len(read_jsonl(second / "generations.jsonl")) == 2
+
+
+def test_a_tracked_run_mirrors_the_agents_and_the_curriculums_metrics_offline(tmp_path):
+    command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS, "--track"]
+    command[command.index("6144")] = "2048"
+    environment = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    finished = subprocess.run(command, capture_output=True, text=True, env=environment)
+    assert finished.returncode == 0, finished.stderr
+    run_dir = tmp_path / "doorkey" / "sebn-generation_size=10" / "seed0"
+    (log,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    records = log.read_bytes()  # protocol buffers: the keys and names are stored as they are
+    assert b"doorkey/sebn-generation_size=10/seed0" in records
+    for key in ("charts/episodic_return", "losses/policy_loss", "eval/success_rate", "curriculum/log_likelihood"):
+        assert key.encode() in records, key
+    assert json.loads((run_dir / "config.json").read_text())["agent_args"]["track"] is True
+    # whether a run is tracked is not part of what it is: it may go on untracked
+    assert plan_run("doorkey", "sebn", 0, 2048, tmp_path, {"generation_size": 10}, SMALL, checkpoint_every=512).finished
+
+
+def test_track_without_weights_and_biases_names_the_extra(tmp_path, monkeypatch):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "wandb" else find_spec(name))
+    with pytest.raises(ExperimentError, match=r'pip install -e "\.\[wandb\]"'):
+        plan_run("doorkey", "sebn", runs=tmp_path, track=True)
+    with pytest.raises(ExperimentError, match="student logs none"):
+        plan_run("student_doorkey", "uniform", runs=tmp_path, track=True)
