@@ -101,7 +101,7 @@ class SufficientStats:
 class FitResult:
     """A fitted network: point theta, optional posterior draws, and what it was fit on.
 
-    ``to_json`` writes the theta/fit file (``sebn fit -o``; the README's file formats):
+    ``to_json`` writes the theta/fit file (``sebn fit -o``; docs/cli.md's file formats):
     ``draws`` holds theta's posterior draws, ``rate_draws`` the rates' when they were fit
     by a posterior method.
     """

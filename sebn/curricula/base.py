@@ -69,7 +69,7 @@ class Episode:
     applied: Mapping[str, Any] | None = None
 
     def to_record(self) -> dict[str, Any]:
-        """The ``episodes.jsonl`` record (:mod:`sebn.runner.rundir`; the README's file formats)."""
+        """The ``episodes.jsonl`` record (:mod:`sebn.runner.rundir`; docs/cli.md's file formats)."""
         record = {
             "step": self.step,
             "task": dict(self.task),
