@@ -76,16 +76,17 @@ def simulate(args) -> int:
 
 def fit(args) -> int:
     from sebn.core.fit import SufficientStats, fit
-    from sebn.core.records import RecordError, read_jsonl
+    from sebn.core.records import RecordError, observations, read_jsonl
 
     net = _network(args.spec)
     try:
         records = read_jsonl(args.episodes)
         if not records:
             raise UsageError(f"{args.episodes} holds no episodes")
+        settings, observed = observations(net, records, args.episodes)
         result = fit(
             net,
-            SufficientStats.from_records(net, records, args.episodes),
+            SufficientStats.from_observations(net, settings, observed, args.episodes),
             method=args.method,
             concentration=args.concentration,
             fit_rates=args.fit_rates,
@@ -112,18 +113,17 @@ def fit(args) -> int:
         f"log-likelihood {result.log_likelihood:.2f}"
     )
     print(_theta_table(net, result))
-    print(_data_identifiability(net, records))
+    print(_data_identifiability(net, settings, observed))
     print(f"wrote {args.output}")
     return 0
 
 
-def _data_identifiability(net, records) -> str:
+def _data_identifiability(net, settings, observed) -> str:
     """Which functionals of theta these rollouts cannot separate (``sebn check`` asks the
     same of the spec, as if every setting and target were observed)."""
     from sebn.core.check import data_identifiability
-    from sebn.core.records import observations
 
-    report = data_identifiability(net, *observations(net, records))
+    report = data_identifiability(net, settings, observed)
     if report.rank is None:
         return "\n".join(f"note: {n}" for n in report.notes)
     lines = [f"theta: {len(report.parameters)} free parameters, {report.rank} identifiable from these rollouts"]

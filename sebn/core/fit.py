@@ -60,7 +60,16 @@ class SufficientStats:
     n_records: int
 
     @classmethod
-    def from_observations(cls, net: SEBN, settings: torch.Tensor, observed: torch.Tensor) -> SufficientStats:
+    def from_observations(
+        cls, net: SEBN, settings: torch.Tensor, observed: torch.Tensor, source: str = "records"
+    ) -> SufficientStats:
+        """The statistics of rollouts given as :func:`sebn.core.records.observations` makes them.
+
+        Raises:
+            RecordError: no rollout observes a target (named by ``source``).
+        """
+        if not bool((observed >= 0).any()):
+            raise RecordError(f"{source}: no record observes a target (every 'targets' entry is missing or null)")
         levels, parents = (torch.from_numpy(a) for a in net.requirements(settings))
         n, m, b = levels.shape
         informative = (observed >= 0).any(dim=1)
@@ -81,10 +90,7 @@ class SufficientStats:
         Raises:
             RecordError: a bad record, or no record that observes any target.
         """
-        settings, observed = observations(net, records, source)
-        if not bool((observed >= 0).any()):
-            raise RecordError(f"{source}: no record observes a target (every 'targets' entry is missing or null)")
-        return cls.from_observations(net, settings, observed)
+        return cls.from_observations(net, *observations(net, records, source), source)
 
     @property
     def n_groups(self) -> int:
