@@ -5,10 +5,14 @@ the domain's section of BENCHMARKS.md.
         --seeds 3 --steps 100000
     .venv/bin/python -m benchmarks.domain_curricula robosuite_door --curricula sebn,uniform,target \
         --seeds 3 --steps 100000 --generation-size 20   # 500-step episodes: 100 a generation is half the run
+    .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --algo ppo --curricula sebn,uniform,anti,target \
+        --seeds 3 --steps 3500000                       # the paper's budget, with a PPO student
     .venv/bin/python -m benchmarks.domain_curricula bipedalwalker --quick   # 2 seeds x 3k steps, scratch, print
 
-Runs go to ``runs/bench-<domain>``: an interrupted benchmark resumes and completed runs
-are not redone. Both metrics are reported: the success rate and the episode return, on
+Runs go to ``runs/bench-<domain>`` (the domain's own student) or ``runs/bench-<domain>-<algo>``
+(another, ``--algo``), or ``--runs DIR`` (another budget: a run directory keeps its steps);
+each runs directory has its own section (``bench-bipedalwalker-ppo``: ``bipedalwalker_ppo_curricula``).
+An interrupted benchmark resumes and completed runs are not redone. Both metrics are reported: the success rate and the episode return, on
 every final evaluation env of the domain (BipedalWalker: the combined terrain and each
 challenge; Door: each mass with the latch, and the unseen 12 kg door).
 """
@@ -16,6 +20,7 @@ challenge; Door: each mass with the latch, and the unseen 12 kg door).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
@@ -34,16 +39,21 @@ def main() -> None:
         "--generation-size", type=int, help="episodes per SEBN generation (default: the curriculum's 100)"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--algo", help="the student (default: the domain's own, the paper's)")
+    parser.add_argument("--runs", help="default: runs/bench-<domain>[-<algo>] (another budget needs its own)")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 3k steps into a scratch directory; print only")
     args = parser.parse_args()
-    runs = ROOT / "runs" / f"bench-{args.domain}"
+    domain = load_domain(args.domain)
+    agent, agent_args = domain.student(args.algo)
+    name = args.domain if agent == domain.agent else f"{args.domain}-{agent}"
+    runs = Path(args.runs) if args.runs else ROOT / "runs" / f"bench-{name}"
     curricula = args.curricula.split(",")
     agent_options = {"eval_every": max(args.steps // 10, 1)}
     if args.quick:
-        args.seeds, args.steps, runs = 2, 3000, ROOT / "runs" / f"bench-{args.domain}-quick"
+        args.seeds, args.steps, runs = 2, 3000, ROOT / "runs" / f"bench-{name}-quick"
         agent_options = (
             {"eval_every": 1000, "eval_episodes": 1, "learning_starts": 1000}
-            if args.domain == "bipedalwalker"
+            if "learning_starts" in agent_args
             else {"eval_every": 1000, "eval_episodes": 1, "num_steps": 256}
         )
     generations = {"generation_size": args.generation_size} if args.generation_size else {}
@@ -56,19 +66,25 @@ def main() -> None:
         workers=args.workers,
         agent_options=agent_options,
         curriculum_options={"sebn": generations, "anti": generations},
+        algo=args.algo,
     )
-    domain = load_domain(args.domain)
-    agent_args = {**domain.agent_args, **agent_options}
-    figure = ROOT / "benchmarks" / "results" / f"{args.domain}_curricula.png"
+    agent_args = {**agent_args, **agent_options}
+    section = runs.name.removeprefix("bench-").replace("-", "_") + "_curricula"
+    figure = ROOT / "benchmarks" / "results" / f"{section}.png"
+    student = "" if agent == domain.agent else f" --algo {agent}"
     lines = [
-        f"## {args.domain} curricula (`benchmarks/domain_curricula.py`)",
+        f"## {args.domain} curricula"
+        + (f", {agent.upper()} student" if student else "")
+        + " (`benchmarks/domain_curricula.py`)",
         "",
-        f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain} --curricula {args.curricula} "
+        f"Command: `.venv/bin/python -m benchmarks.domain_curricula {args.domain}{student} "
+        f"--curricula {args.curricula} "
         f"--seeds {args.seeds} --steps {args.steps}"
         + (f" --generation-size {args.generation_size}" if args.generation_size else "")
         + (f" --workers {args.workers}" if args.workers != 2 else "")
+        + (f" --runs {args.runs}" if args.runs else "")
         + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
-        f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {domain.agent} with "
+        f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {agent} with "
         f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
         f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
         "(IQM over seeds, 95% stratified bootstrap intervals).",
@@ -82,7 +98,7 @@ def main() -> None:
     if args.quick:
         return
     plot_runs([runs / args.domain], figure, smoothing=0.6, metric="episodic_return")
-    write_section(f"{args.domain}_curricula", lines)
+    write_section(section, lines)
 
 
 if __name__ == "__main__":

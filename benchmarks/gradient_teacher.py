@@ -1,13 +1,17 @@
 """The gradient-norm teacher (mean_norm, sum_norm) vs uniform vs no teacher (the env's
-own start distribution), SAC with the paper's preset, through ``sebn sweep`` and
-``sebn report``; writes its section of BENCHMARKS.md.
+own start distribution), through ``sebn sweep`` and ``sebn report``; writes its section of
+BENCHMARKS.md (one per student).
 
-    .venv/bin/python -m benchmarks.gradient_teacher --steps 20000 --seeds 5
+    .venv/bin/python -m benchmarks.gradient_teacher --steps 20000 --seeds 5          # SAC, the paper's student
+    .venv/bin/python -m benchmarks.gradient_teacher --algo ppo --steps 1000000 --seeds 5 \
+        --others-steps 300000 --others-seeds 2                                     # PPO at the paper's budget
     .venv/bin/python -m benchmarks.gradient_teacher --quick      # 2 seeds x 3k steps, PointMaze UMaze only, print only
 
-Runs go to ``runs/bench-teacher``: an interrupted benchmark resumes, and completed runs
-are not redone. AdroitHandRelocate and AntMaze run with ``--others-steps`` and
-``--others-seeds`` (smaller: they are slower per step; ``--others-seeds 0`` leaves them out).
+Runs go to ``runs/bench-teacher`` (SAC) or ``runs/bench-teacher-<algo>``: an interrupted
+benchmark resumes, and completed runs are not redone. AdroitHandRelocate and AntMaze run
+with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per step;
+``--others-seeds 0`` leaves them out). Besides the report: env steps until the
+training-time success reached 0.5 and 0.8, and the teacher's updates per run.
 """
 
 from __future__ import annotations
@@ -15,12 +19,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.markdown import ROOT, report_table, write_section
+import torch
+
+from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
 from sebn.report.plots import plot_runs
 from sebn.report.summary import summarise
+from sebn.runner.rundir import RunDir, find_runs
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
+MILESTONES = (0.5, 0.8)
+STUDENTS = {
+    "sac": "SAC with the gradient paper's preset (3x256, batch 256, gamma 0.99, temperature 0.05), 1 env",
+    "ppo": "PPO with CleanRL's `ppo_continuous_action.py` defaults (1 env x 2,048 steps, 32 minibatches, 10 "
+    "epochs, 2x64 tanh, normalised observations and rewards; `sebn.runner.interface.PPO_CONTINUOUS_ARGS`); an "
+    "episode's teacher reward: the updates that learnt from its rollouts (docs/domains.md)",
+}
 
 
 def tables(runs: Path) -> list[str]:
@@ -32,6 +46,31 @@ def tables(runs: Path) -> list[str]:
     return lines
 
 
+def milestones(runs: Path) -> list[str]:
+    """Env steps to each success milestone (IQM over seeds, 95% intervals; runs that never
+    reach it count as their budget, shown ``>=``) and the teacher's updates per run."""
+    reports = {m: {row.label: row for row in summarise([runs], threshold=m)[0].rows} for m in MILESTONES}
+    header = [*(f"env steps to success {m:g} (runs reaching)" for m in MILESTONES), "teacher updates per run"]
+    lines = ["| curriculum | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    for label in reports[MILESTONES[0]]:
+        cells = []
+        for milestone in MILESTONES:
+            row = reports[milestone][label]
+            value, low, high = row.to_threshold
+            reached = "" if row.reached == row.runs else ">="
+            cells.append(f"{reached}{value:,.0f} [{low:,.0f}, {high:,.0f}] ({row.reached}/{row.runs})")
+        teacher = label.startswith("gradient")
+        cells.append(spread([teacher_updates(r) for r in find_runs([runs / label])], digits=0) if teacher else "-")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
+
+
+def teacher_updates(run_dir: Path) -> int:
+    """The REINFORCE updates a teacher run made, from its final checkpoint."""
+    state = torch.load(RunDir(run_dir).checkpoint, weights_only=True)["callbacks"]["curriculum"]
+    return int(state["updates"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20_000, help="env steps per PointMaze run")
@@ -41,13 +80,16 @@ def main() -> None:
     )
     parser.add_argument("--others-seeds", type=int, default=2, help="0 leaves AdroitHandRelocate and AntMaze out")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--runs", default=str(ROOT / "runs" / "bench-teacher"))
+    parser.add_argument("--algo", choices=tuple(STUDENTS), default="sac", help="the student (default: the paper's)")
+    parser.add_argument("--runs", help="default: runs/bench-teacher (SAC), runs/bench-teacher-<algo>")
     parser.add_argument(
         "--quick",
         action="store_true",
         help="2 seeds x 3k steps on PointMaze UMaze into a scratch directory; print only",
     )
     args = parser.parse_args()
+    suffix = "" if args.algo == "sac" else f"-{args.algo}"
+    args.runs = args.runs or str(ROOT / "runs" / f"bench-teacher{suffix}")
     plan = {
         "pointmaze": (args.steps, args.seeds),
         "pointmaze_medium": (args.steps, args.seeds),
@@ -56,13 +98,15 @@ def main() -> None:
     }
     if args.quick:
         plan, args.runs = {"pointmaze": (3000, 2)}, str(ROOT / "runs" / "bench-teacher-quick")
+    student = "" if args.algo == "sac" else f" --algo {args.algo}"
     lines = [
-        "## Gradient-norm teacher (`benchmarks/gradient_teacher.py`)",
+        "## Gradient-norm teacher"
+        + (f", {args.algo.upper()} student" if student else "")
+        + " (`benchmarks/gradient_teacher.py`)",
         "",
-        f"Command: `.venv/bin/python -m benchmarks.gradient_teacher --steps {args.steps} --seeds {args.seeds} "
+        f"Command: `.venv/bin/python -m benchmarks.gradient_teacher{student} --steps {args.steps} --seeds {args.seeds} "
         f"--others-steps {args.others_steps} --others-seeds {args.others_seeds}`; {args.workers} at a time on "
-        "the 2 cores. "
-        "SAC with the gradient paper's preset (3x256, batch 256, gamma 0.99, temperature 0.05), 1 env; the teacher: "
+        f"the 2 cores. {STUDENTS[args.algo]}; the teacher: "
         "batches of 16 decisions, 1 update each, rewards from the actor's gradients; `target` is no teacher (the env's "
         "own start distribution). Evaluation: 10 episodes on the env's own start distribution (position noise "
         "included), 10 times per run. Tables from `sebn report`: IQM over seeds with 95% stratified bootstrap "
@@ -80,13 +124,16 @@ def main() -> None:
             runs=args.runs,
             workers=args.workers,
             agent_options={"eval_every": max(steps // 10, 1)},
+            algo=args.algo,
         )
-        figure = ROOT / "benchmarks" / "results" / f"teacher_{domain}.png"
+        figure = ROOT / "benchmarks" / "results" / f"teacher_{domain}{suffix.replace('-', '_')}.png"
         lines += [
             f"### {domain}: {seeds} seeds x {steps:,} env steps"
             + ("" if domain.startswith("pointmaze") else " (a budget far below the paper's 1M steps: what fits here)"),
             "",
             *tables(Path(args.runs) / domain),
+            *milestones(Path(args.runs) / domain),
+            "",
             f"![{domain}](benchmarks/results/{figure.name})",
             "",
         ]
@@ -94,7 +141,7 @@ def main() -> None:
             plot_runs([Path(args.runs) / domain], figure, smoothing=0.6)
     print("\n".join(lines))
     if not args.quick:
-        write_section("gradient_teacher", lines)
+        write_section(f"gradient_teacher{suffix.replace('-', '_')}", lines)
 
 
 if __name__ == "__main__":
