@@ -192,8 +192,11 @@ TINY_SAC = {
 }
 
 
+TINY_PPO = {"num_steps": 256, "num_minibatches": 4, "update_epochs": 2, "hidden_sizes": [16]}
+
+
 def test_a_ppo_student_feeds_the_gradient_teacher_by_rollouts(tmp_path):
-    tiny = {"num_steps": 256, "num_minibatches": 4, "update_epochs": 2, "hidden_sizes": [16], "eval_every": 512}
+    tiny = {**TINY_PPO, "eval_every": 512}
     options = {"reward": "mean_norm", "batch_size": 2}
     run_dir = run(
         "pointmaze",
@@ -310,18 +313,19 @@ def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["finished"]
 
 
-def short_teacher_run(tmp_path, domain: str, steps: int):
-    """The gradient-norm teacher (batches of 2 decisions) and a tiny SAC, evaluated at the end."""
-    agent = {**TINY_SAC, "learning_starts": 100, "eval_every": steps}
-    options = {"curriculum_options": {"batch_size": 2}, "agent_options": agent, "progress": False}
-    return run(domain, "gradient", steps=steps, runs=tmp_path, **options)
+def short_teacher_run(tmp_path, domain: str, steps: int, algo: str = "sac"):
+    """The gradient-norm teacher (batches of 2 decisions) and a tiny student, evaluated at the end."""
+    agent = {**TINY_SAC, "learning_starts": 100} if algo == "sac" else dict(TINY_PPO)
+    options = {"curriculum_options": {"batch_size": 2}, "agent_options": {**agent, "eval_every": steps}}
+    return run(domain, "gradient", steps=steps, runs=tmp_path, algo=algo, progress=False, **options)
 
 
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
 @pytest.mark.parametrize(
     "domain,steps", [("antmaze", 1000), ("adroit_relocate", 450)]
 )  # episodes: up to 700 and 200 steps
-def test_other_teacher_domains_run(tmp_path, domain, steps):
-    run_dir = short_teacher_run(tmp_path, domain, steps)
+def test_other_teacher_domains_run_with_each_student(tmp_path, domain, steps, algo):
+    run_dir = short_teacher_run(tmp_path, domain, steps, algo)
     episodes = read_jsonl(run_dir / "episodes.jsonl")
     assert episodes and any(e["gradients"]["updates"] > 0 for e in episodes)
 
