@@ -12,9 +12,10 @@ the domain's section of BENCHMARKS.md.
 Runs go to ``runs/bench-<domain>`` (the domain's own student) or ``runs/bench-<domain>-<algo>``
 (another, ``--algo``), or ``--runs DIR`` (another budget: a run directory keeps its steps);
 each runs directory has its own section (``bench-bipedalwalker-ppo``: ``bipedalwalker_ppo_curricula``).
-An interrupted benchmark resumes and completed runs are not redone. Both metrics are reported: the success rate and the episode return, on
-every final evaluation env of the domain (BipedalWalker: the combined terrain and each
-challenge; Door: each mass with the latch, and the unseen 12 kg door).
+An interrupted benchmark resumes and completed runs are not redone. Both metrics are
+reported: the success rate and the episode return, on every final evaluation env of the
+domain (BipedalWalker: the combined terrain and each challenge; Door: each mass with the
+latch, and the unseen 12 kg door).
 """
 
 from __future__ import annotations
