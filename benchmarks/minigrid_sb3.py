@@ -15,10 +15,11 @@ Baselines3 Zoo cites for MiniGrid): 16 envs x 128 steps, minibatches of 256, 4 e
 learning rate 1e-3, entropy bonus 0.01, gamma 0.99, GAE 0.95, clip 0.2, gradient norm
 0.5. The Zoo's own MiniGrid entry (``FlatObsWrapper``, ``VecNormalize``, 8 envs, 10 epochs,
 no entropy bonus, learning rate 2.5e-4) did not solve DoorKey-5x5 in its 100k steps here,
-where these settings solve it in about half of them (``--settings-check``, BENCHMARKS.md). Each run is one process (two at a time); evaluation every
-``--eval-every`` steps: ``--eval-episodes`` episodes on 16x16 with sampled actions, and at
-the end in every room size. A finished run (``final.json``) is skipped when the benchmark
-is run again; an interrupted one starts over.
+where these settings solve it in about half of them (``--settings-check``, BENCHMARKS.md).
+Each run is one process (two at a time); evaluation every ``--eval-every`` steps:
+``--eval-episodes`` episodes on 16x16 with sampled actions, and at the end in every room
+size. A finished run (``final.json``) is skipped when the benchmark is run again; an
+interrupted one starts over.
 """
 
 from __future__ import annotations
@@ -235,6 +236,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.settings_check:
         lines = [
+            "## MiniGrid DoorKey: choosing Stable-Baselines3's PPO settings (`benchmarks/minigrid_sb3.py`)",
+            "",
             "PPO settings without a curriculum, one registered room, seed 0 (`.venv/bin/python -m "
             "benchmarks.minigrid_sb3 --settings-check`): the success of the last 100 training episodes at each "
             "quarter of the run.",
