@@ -67,11 +67,18 @@ def goal_reached(info, episode_return) -> dict[str, int]:
     return {"goalreached": int(episode_return > 0)}
 
 
-def room(size: int):
-    """MiniGrid's registered DoorKey room, the agent's view flattened."""
+def flat_view(env):
+    """The agent's 7x7 view of a MiniGrid env, flattened for ``MlpPolicy``."""
     import gymnasium as gym
 
-    return gym.wrappers.FlattenObservation(ImgObsWrapper(gym.make(f"MiniGrid-DoorKey-{size}x{size}-v0")))
+    return gym.wrappers.FlattenObservation(ImgObsWrapper(env))
+
+
+def room(size: int):
+    """MiniGrid's registered DoorKey room, seen through :func:`flat_view`."""
+    import gymnasium as gym
+
+    return flat_view(gym.make(f"MiniGrid-DoorKey-{size}x{size}-v0"))
 
 
 def make_env(index: int):
@@ -199,7 +206,6 @@ CHECKS = (("zoo", 5, 100_000), ("starter", 5, 100_000), ("starter", 8, 400_000),
 def settings_check(settings: str, size: int, steps: int, seed: int = 0) -> list[str]:
     """SB3's PPO alone in one registered room: the success of the last 100 training episodes
     at each quarter of ``steps``."""
-    import gymnasium as gym
     import torch
     from minigrid.wrappers import FlatObsWrapper
     from stable_baselines3 import PPO
@@ -212,7 +218,6 @@ def settings_check(settings: str, size: int, steps: int, seed: int = 0) -> list[
         envs = VecNormalize(make_vec_env(env_id, n_envs=8, wrapper_class=FlatObsWrapper, seed=seed))
         model = PPO("MlpPolicy", envs, seed=seed, device="cpu", **ZOO_PPO)
     else:
-        flat_view = lambda env: gym.wrappers.FlattenObservation(ImgObsWrapper(env))  # noqa: E731
         envs = make_vec_env(env_id, n_envs=NUM_ENVS, wrapper_class=flat_view, seed=seed)
         model = PPO("MlpPolicy", envs, seed=seed, device="cpu", **STARTER_PPO)
     cells = []
