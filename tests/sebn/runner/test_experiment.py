@@ -81,9 +81,13 @@ def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) 
     checkpoint = run_dir / "checkpoints" / "latest.pt"
     deadline = time.time() + 120
     while time.time() < deadline and process.poll() is None:
-        if checkpoint.exists():
+        try:
             saved = torch.load(checkpoint, weights_only=True)["callbacks"]
-            if ready(saved) and len((run_dir / "episodes.jsonl").read_text().splitlines()) > saved["delivered"] + 3:
+        except FileNotFoundError:  # none yet, or between the two renames of a save (Checkpointer.save)
+            saved = None
+        if saved is not None and ready(saved):
+            recorded = len((run_dir / "episodes.jsonl").read_text().splitlines())
+            if recorded > saved["delivered"] + 3:
                 break
         time.sleep(0.05)
     assert process.poll() is None, process.stderr.read().decode()
