@@ -30,6 +30,7 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from minigrid.wrappers import ImgObsWrapper
 
@@ -69,15 +70,11 @@ def goal_reached(info, episode_return) -> dict[str, int]:
 
 def flat_view(env):
     """The agent's 7x7 view of a MiniGrid env, flattened for ``MlpPolicy``."""
-    import gymnasium as gym
-
     return gym.wrappers.FlattenObservation(ImgObsWrapper(env))
 
 
 def room(size: int):
     """MiniGrid's registered DoorKey room, seen through :func:`flat_view`."""
-    import gymnasium as gym
-
     return flat_view(gym.make(f"MiniGrid-DoorKey-{size}x{size}-v0"))
 
 
