@@ -14,15 +14,18 @@ cell to a wall cell. So no teacher output can make a reset fail; ``info["cells"]
 where the agent and the goal were placed, and ``info["task"]`` echoes the task as given.
 Placement is exact (no position noise) unless ``position_noise`` is set. Episodes end on
 reaching the goal (terminated) or at the time limit (truncated); the last ``info`` has
-``targets = {"goalreached": 0 or 1}``, ``is_success`` and ``applied`` (the cells used,
-recorded with the episode for the curriculum pictures). Without a task the env draws its
-own start and goal, as gymnasium-robotics does (the ``target`` baseline).
+``targets = {"goalreached": 0 or 1}``, ``is_success`` and ``applied`` (the cells used and
+``path``, the moves between them along the maze's shortest free path: the task's
+difficulty, recorded with the episode for the curriculum pictures). Without a task the env
+draws its own start and goal, as gymnasium-robotics does (the ``target`` baseline).
 
 Example:
     >>> env = MazeTaskEnv(MAZES["umaze"])
     >>> obs, info = env.reset(seed=0, options={"task": {"start": [0.0, 0.0], "goal": [1, 3]}})
     >>> info["cells"]
     {'start': [1, 1], 'goal': [1, 3]}
+    >>> env.path_length([1, 1], [3, 1])  # round the U's wall, not through it
+    6
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
+import networkx as nx
 import numpy as np
 
 from domains.common import SuccessTaskEnv
@@ -75,6 +79,8 @@ class MazeTaskEnv(SuccessTaskEnv):
             [(r, c) for r in range(maze.map_length) for c in range(maze.map_width) if maze.maze_map[r][c] != 1]
         )
         self.shape = (maze.map_length, maze.map_width)
+        corridors = nx.grid_2d_graph(*self.shape).subgraph(map(tuple, self.free.tolist()))
+        self.paths = dict(nx.all_pairs_shortest_path_length(corridors))
         self.task_space = gym.spaces.Dict(
             {"start": gym.spaces.Box(0.0, 1.0, (2,)), "goal": gym.spaces.Box(0.0, 1.0, (2,))}
         )
@@ -93,6 +99,15 @@ class MazeTaskEnv(SuccessTaskEnv):
             point = np.clip(np.nan_to_num(value.astype(float), nan=0.5), 0.0, 1.0) * (np.array(self.shape) - 1)
         return self.free[np.argmin(np.sum((self.free - point) ** 2, axis=1))].tolist()
 
+    def path_length(self, start: list[int], goal: list[int]) -> int:
+        """Moves between two free cells along the maze's shortest path (up, down, left, right)."""
+        return self.paths[tuple(start)][tuple(goal)]
+
+    def placed(self, start: list[int], goal: list[int]) -> dict[str, Any]:
+        """Records the cells a reset used (``applied``) and returns them (``info["cells"]``)."""
+        self.applied = {"start": start, "goal": goal, "path": self.path_length(start, goal)}
+        return {"start": start, "goal": goal}
+
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
         super().reset(seed=seed)
         # The maze draws default starts, goals and noise from this env's RNG, so seeding,
@@ -102,19 +117,19 @@ class MazeTaskEnv(SuccessTaskEnv):
         if task is None:  # no task, or an empty one: the env's own start and goal
             obs, info = self.env.reset()
             maze = self.maze_env.maze
-            self.applied = {
-                "start": maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
-                "goal": maze.cell_xy_to_rowcol(self.maze_env.goal).tolist(),
-            }
-            return obs, {**info, "task": {}, "cells": self.applied}
+            cells = self.placed(
+                maze.cell_xy_to_rowcol(self.maze_env.reset_pos).tolist(),
+                maze.cell_xy_to_rowcol(self.maze_env.goal).tolist(),
+            )
+            return obs, {**info, "task": {}, "cells": cells}
         missing = {"start", "goal"} - set(task)
         if missing:
             raise ValueError(f"a maze task needs start and goal, got {task}")
-        self.applied = {"start": self.cell(task["start"]), "goal": self.cell(task["goal"])}
+        cells = self.placed(self.cell(task["start"]), self.cell(task["goal"]))
         obs, info = self.env.reset(
-            options={"reset_cell": np.array(self.applied["start"]), "goal_cell": np.array(self.applied["goal"])}
+            options={"reset_cell": np.array(cells["start"]), "goal_cell": np.array(cells["goal"])}
         )
-        return obs, {**info, "task": task, "cells": self.applied}
+        return obs, {**info, "task": task, "cells": cells}
 
 
 def domain(name: str = "pointmaze"):

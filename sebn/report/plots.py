@@ -146,9 +146,10 @@ def curve_band(curves: list[np.ndarray], seed: int = 0) -> tuple[np.ndarray, np.
 
 def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: str | None = None) -> plt.Figure:
     """Learning curves per curriculum (mean and bootstrap interval over seeds, after EMA
-    ``smoothing`` per seed; ``metric`` as for :func:`read_evals`) and, for the first run
-    with SEBN generations, its task distribution and estimated competencies. Writes
-    ``output`` and returns the (closed) figure."""
+    ``smoothing`` per seed; ``metric`` as for :func:`read_evals`) and the curriculum: for the
+    first run with SEBN generations, its task distribution and estimated competencies;
+    without generations, what the envs set up (:func:`_plot_applied`). Writes ``output`` and
+    returns the (closed) figure."""
     runs = find_runs(paths)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     shown = f"eval/{metric or 'success_rate'}"
@@ -168,7 +169,7 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     applied = {r: _applied(r) for r in runs} if not generations else {}
     adaptive_first = sorted(runs, key=lambda r: not CURRICULA[names[r]].adaptive)
     taught = next((r for r in adaptive_first if applied.get(r)), None)
-    panels = 3 if generations or taught else 1
+    panels = 3 if generations else 1 + (_applied_panels(applied[taught][0][1]) if taught else 0)
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
     ax = axes[0, 0]
     for label, seeds in sorted(groups.items()):
@@ -184,7 +185,7 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     if generations:
         _plot_generations(axes[0, 1], axes[0, 2], generations, f"{curricula[pictured_run]} {pictured_run.name}")
     elif taught:
-        _plot_applied(axes[0, 1], axes[0, 2], applied, curricula, taught)
+        _plot_applied(axes[0, 1:], applied, curricula, taught)
     fig.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)
@@ -220,29 +221,42 @@ def _applied(run_dir: Path) -> list[tuple[int, dict]]:
     return [(e["step"], e["applied"]) for e in RunDir(run_dir).episodes() if "applied" in e]
 
 
-def _plot_applied(
-    ax_a, ax_b, applied: dict[Path, list[tuple[int, dict]]], curricula: dict[Path, str], taught: Path
-) -> None:
-    """Start/goal cell heat maps (mazes) or the ball-to-target distance over training
-    (Adroit, the gradient paper's Figure 7) of what the curricula chose."""
+DIFFICULTIES = {
+    "distance": "ball-to-target distance",  # Adroit: the gradient paper's Figure 7
+    "path": "start-to-goal path, cells",  # the mazes: moves along the shortest free path
+}
+"""What a domain's ``applied`` records say of a task's difficulty, plotted over training."""
+
+
+def _applied_panels(sample: dict) -> int:
+    """Panels the curriculum picture of records like ``sample`` takes: the difficulty over
+    training, and start and goal heat maps."""
+    return any(key in sample for key in DIFFICULTIES) + 2 * ("start" in sample)
+
+
+def _plot_applied(axes, applied: dict[Path, list[tuple[int, dict]]], curricula: dict[Path, str], taught: Path) -> None:
+    """What the curricula chose: the task's difficulty over training for every curriculum
+    (Adroit's ball-to-target distance, a maze's start-to-goal path) and, in a maze, the
+    start and goal cells the ``taught`` run was given (heat maps)."""
     sample = applied[taught][0][1]
-    if "distance" in sample:
+    panels = iter(axes)
+    difficulty = next((key for key in DIFFICULTIES if key in sample), None)
+    if difficulty:
+        ax = next(panels)
         by_curriculum: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for run_dir, records in applied.items():
-            by_curriculum[curricula[run_dir]] += [(step, a["distance"]) for step, a in records]
+            by_curriculum[curricula[run_dir]] += [(step, a[difficulty]) for step, a in records if difficulty in a]
         for name, points in sorted(by_curriculum.items()):
-            steps, distances = np.array(points).T
+            steps, values = np.array(points).T
             order = np.argsort(steps)
-            ax_a.plot(steps[order], ema(distances[order], 0.99), label=name)
-        ax_a.set(
-            xlabel="env steps", ylabel="ball-to-target distance (EMA 0.99)", title="the curriculum: task difficulty"
-        )
-        ax_a.legend(fontsize=7)
-        ax_b.axis("off")
+            ax.plot(steps[order], ema(values[order], 0.99), label=name)
+        ax.set(xlabel="env steps", ylabel=f"{DIFFICULTIES[difficulty]} (EMA 0.99)", title="the curriculum: difficulty")
+        ax.legend(fontsize=7)
+    if "start" not in sample:
         return
     records = [a for _, a in applied[taught]]
     size = np.max([[*a["start"], *a["goal"]] for a in records]) + 2
-    for ax, key in ((ax_a, "start"), (ax_b, "goal")):
+    for ax, key in zip(panels, ("start", "goal")):
         counts = np.zeros((size, size))
         for a in records:
             counts[a[key][0], a[key][1]] += 1

@@ -51,6 +51,30 @@ def test_unit_square_and_index_forms(umaze):
     assert umaze.cell([2, 1]) in ([1, 1], [3, 1])  # a wall cell given directly
 
 
+@pytest.mark.parametrize("maze", ["umaze", "medium"])
+def test_path_lengths_are_shortest_paths_round_the_walls(maze):
+    env = MazeTaskEnv(MAZES[maze])
+    free = [tuple(cell) for cell in env.free.tolist()]
+    for a in free:
+        for b in free:
+            steps = abs(a[0] - b[0]) + abs(a[1] - b[1])
+            length = env.path_length(list(a), list(b))
+            assert length == env.path_length(list(b), list(a)) and length >= steps
+            assert (length == 0) == (a == b) and (steps != 1 or length == 1)
+            # shortest: some free neighbour of a is one move nearer b
+            neighbours = [(a[0] + dr, a[1] + dc) for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))]
+            assert a == b or min(env.path_length(list(n), list(b)) for n in neighbours if n in free) == length - 1
+    assert MazeTaskEnv(MAZES["umaze"]).path_length([1, 1], [3, 1]) == 6  # round the U: 2 cells apart, 6 moves
+
+
+def test_the_record_gives_the_cells_and_their_path(umaze):
+    _, info = umaze.reset(seed=0, options={"task": {"start": [1, 1], "goal": [3, 1]}})
+    assert info["cells"] == {"start": [1, 1], "goal": [3, 1]}
+    assert umaze.applied == {"start": [1, 1], "goal": [3, 1], "path": 6}
+    _, info = umaze.reset(seed=3)
+    assert umaze.applied["path"] == umaze.path_length(info["cells"]["start"], info["cells"]["goal"])
+
+
 def test_success_ends_the_episode_and_is_reported(umaze):
     umaze.reset(seed=0, options={"task": {"start": [1, 1], "goal": [1, 2]}})
     for _ in range(300):

@@ -17,8 +17,10 @@ import time
 import pytest
 import torch
 
+from domains.pointmaze import MazeTaskEnv
 from sebn.cli import main
 from sebn.core.records import read_jsonl
+from sebn.report.plots import plot_runs
 from sebn.runner import experiment
 from sebn.runner.domains import DOMAINS, load_domain
 from sebn.runner.experiment import ExperimentError, check_agent_options, plan_run, run
@@ -340,12 +342,27 @@ def test_domain_modules_run_as_scripts(module):
     assert done.returncode == 0 and "--curriculum" in done.stdout
 
 
-def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path):
-    run_dir = short_teacher_run(tmp_path, "adroit_relocate", 450)
+@pytest.mark.parametrize(
+    "domain,pictures",
+    [
+        ("adroit_relocate", ["the curriculum: difficulty"]),
+        ("pointmaze", ["the curriculum: difficulty", "start cells chosen", "goal cells chosen"]),
+    ],
+)
+def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path, domain, pictures):
+    run_dir = short_teacher_run(tmp_path, domain, 450)
     episodes = read_jsonl(run_dir / "episodes.jsonl")
-    assert all(e["applied"]["distance"] > 0 for e in episodes)
+    if domain == "adroit_relocate":
+        assert all(e["applied"]["distance"] > 0 for e in episodes)
+    else:
+        maze = MazeTaskEnv()
+        assert all(
+            e["applied"]["path"] == maze.path_length(e["applied"]["start"], e["applied"]["goal"]) for e in episodes
+        )
     out = tmp_path / "teacher.png"
     assert main(["plot", str(tmp_path), "-o", str(out)]) == 0 and out.stat().st_size > 0
+    titles = [ax.get_title() for ax in plot_runs([tmp_path], out).axes if ax.get_title()]
+    assert [title.split(" (")[0] for title in titles] == ["evaluation", *pictures]
 
 
 def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
