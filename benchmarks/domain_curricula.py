@@ -104,7 +104,7 @@ def main() -> None:
     print("\n".join(lines))
     if args.quick:
         return
-    plot_runs([runs / args.domain], figure, smoothing=0.6, metric="episodic_return")
+    plot_runs([runs / args.domain], figure, smoothing=0.6, metrics=["success_rate", "episodic_return"])
     write_section(section, lines)
 
 

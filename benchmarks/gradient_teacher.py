@@ -138,7 +138,7 @@ def main() -> None:
             "",
         ]
         if not args.quick:
-            plot_runs([Path(args.runs) / domain], figure, smoothing=0.6)
+            plot_runs([Path(args.runs) / domain], figure, smoothing=0.6, metrics=["success_rate", "episodic_return"])
     print("\n".join(lines))
     if not args.quick:
         write_section(f"gradient_teacher{suffix.replace('-', '_')}", lines)

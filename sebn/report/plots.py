@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -144,22 +145,21 @@ def curve_band(curves: list[np.ndarray], seed: int = 0) -> tuple[np.ndarray, np.
     return mean, low, high
 
 
-def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: str | None = None) -> plt.Figure:
-    """Learning curves per curriculum (mean and bootstrap interval over seeds, after EMA
-    ``smoothing`` per seed; ``metric`` as for :func:`read_evals`) and the curriculum: for the
-    first run with SEBN generations, its task distribution and estimated competencies;
-    without generations, what the envs set up (:func:`_plot_applied`). Writes ``output`` and
-    returns the (closed) figure."""
+def plot_runs(
+    paths: list[Path], output: Path, smoothing: float = 0.0, metrics: Sequence[str | None] = (None,)
+) -> plt.Figure:
+    """Learning curves per curriculum, a panel per metric of ``metrics`` (each as for
+    :func:`read_evals`; mean and bootstrap interval over seeds, after EMA ``smoothing`` per
+    seed), and the curriculum: for the first run with SEBN generations, its task
+    distribution and estimated competencies; without generations, what the envs set up
+    (:func:`_plot_applied`). Writes ``output`` and returns the (closed) figure."""
     runs = find_runs(paths)
-    groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    shown = f"eval/{metric or 'success_rate'}"
-    curricula, names = {}, {}
+    curricula, names, legends = {}, {}, {}
     for run_dir in runs:
         config = RunDir(run_dir).read_config()
         names[run_dir] = config["curriculum"]
         curricula[run_dir] = run_label(config)
-        steps, values, shown = read_evals(run_dir, metric)
-        groups[f"{config['domain']}: {curricula[run_dir]}"].append((steps, values))
+        legends[run_dir] = f"{config['domain']}: {curricula[run_dir]}"
     # The curriculum pictures show one run: the first SEBN run, else the first with generations.
     pictured = sorted(runs, key=lambda r: names[r] != "sebn")
     generations, pictured_run = next(
@@ -169,23 +169,29 @@ def plot_runs(paths: list[Path], output: Path, smoothing: float = 0.0, metric: s
     applied = {r: _applied(r) for r in runs} if not generations else {}
     adaptive_first = sorted(runs, key=lambda r: not CURRICULA[names[r]].adaptive)
     taught = next((r for r in adaptive_first if applied.get(r)), None)
-    panels = 3 if generations else 1 + (_applied_panels(applied[taught][0][1]) if taught else 0)
+    pictures = 2 if generations else _applied_panels(applied[taught][0][1]) if taught else 0
+    panels = len(metrics) + pictures
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.0), squeeze=False)
-    ax = axes[0, 0]
-    for label, seeds in sorted(groups.items()):
-        length = min(len(s) for s, _ in seeds)
-        steps = seeds[0][0][:length]
-        curves = [ema(v[:length], smoothing) if smoothing > 0 else v[:length] for _, v in seeds]
-        mean, low, high = curve_band(curves)
-        # a run with one evaluation is one point, which a line alone would not show
-        ax.plot(steps, mean, marker="o" if len(steps) == 1 else None, label=f"{label} ({len(seeds)} seeds)")
-        ax.fill_between(steps, low, high, alpha=0.2)
-    ax.set(xlabel="env steps", ylabel=shown.removeprefix("eval/").replace("_", " "), title="evaluation")
-    ax.legend(fontsize=7)
+    for ax, metric in zip(axes[0], metrics):
+        groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+        shown = f"eval/{metric or 'success_rate'}"
+        for run_dir in runs:
+            steps, values, shown = read_evals(run_dir, metric)
+            groups[legends[run_dir]].append((steps, values))
+        for label, seeds in sorted(groups.items()):
+            length = min(len(s) for s, _ in seeds)
+            steps = seeds[0][0][:length]
+            curves = [ema(v[:length], smoothing) if smoothing > 0 else v[:length] for _, v in seeds]
+            mean, low, high = curve_band(curves)
+            # a run with one evaluation is one point, which a line alone would not show
+            ax.plot(steps, mean, marker="o" if len(steps) == 1 else None, label=f"{label} ({len(seeds)} seeds)")
+            ax.fill_between(steps, low, high, alpha=0.2)
+        ax.set(xlabel="env steps", ylabel=shown.removeprefix("eval/").replace("_", " "), title="evaluation")
+        ax.legend(fontsize=7)
     if generations:
-        _plot_generations(axes[0, 1], axes[0, 2], generations, f"{curricula[pictured_run]} {pictured_run.name}")
+        _plot_generations(*axes[0, len(metrics) :], generations, f"{curricula[pictured_run]} {pictured_run.name}")
     elif taught:
-        _plot_applied(axes[0, 1:], applied, curricula, taught)
+        _plot_applied(axes[0, len(metrics) :], applied, curricula, taught)
     fig.tight_layout()
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)

@@ -301,7 +301,7 @@ def write_report(
     for report in reports:
         image = output.with_name(f"{output.stem}_{report.domain}.png")
         domain_runs = [p for p in find_runs(paths) if RunDir(p).read_config()["domain"] == report.domain]
-        plot_runs(domain_runs, image, smoothing=smoothing, metric=report.metric.removeprefix("eval/"))
+        plot_runs(domain_runs, image, smoothing=smoothing, metrics=[report.metric.removeprefix("eval/")])
         plots[report.domain] = image.name
     output.write_text(to_markdown(reports, plots))
     return reports

@@ -361,8 +361,10 @@ def test_plot_of_teacher_runs_shows_what_was_chosen(tmp_path, domain, pictures):
         )
     out = tmp_path / "teacher.png"
     assert main(["plot", str(tmp_path), "-o", str(out)]) == 0 and out.stat().st_size > 0
-    titles = [ax.get_title() for ax in plot_runs([tmp_path], out).axes if ax.get_title()]
-    assert [title.split(" (")[0] for title in titles] == ["evaluation", *pictures]
+    figure = plot_runs([tmp_path], out, metrics=["success_rate", "episodic_return"])
+    panels = [ax for ax in figure.axes if ax.get_title()]  # not the colour bars
+    assert [ax.get_title().split(" (")[0] for ax in panels] == ["evaluation", "evaluation", *pictures]
+    assert [ax.get_ylabel() for ax in panels[:2]] == ["success rate", "episodic return"]
 
 
 def test_a_run_made_with_other_agent_arguments_is_not_reused(tmp_path):
