@@ -253,6 +253,8 @@ def _plot_applied(axes, applied: dict[Path, list[tuple[int, dict]]], curricula: 
         for run_dir, records in applied.items():
             by_curriculum[curricula[run_dir]] += [(step, a[difficulty]) for step, a in records if difficulty in a]
         for name, points in sorted(by_curriculum.items()):
+            if not points:  # runs recorded before their domain kept this measure
+                continue
             steps, values = np.array(points).T
             order = np.argsort(steps)
             ax.plot(steps[order], ema(values[order], 0.99), label=name)
