@@ -26,7 +26,7 @@ from pathlib import Path
 
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
-from sebn.report.plots import plot_runs
+from sebn.report.plots import EVAL_METRICS, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.domains import load_domain
 
@@ -96,7 +96,7 @@ def main() -> None:
         "(IQM over seeds, 95% stratified bootstrap intervals).",
         "",
     ]
-    for metric in ("success_rate", "episodic_return"):
+    for metric in EVAL_METRICS:
         threshold = RETURN_THRESHOLDS.get(args.domain) if metric == "episodic_return" else None
         (report,) = summarise([runs / args.domain], metric=metric, threshold=threshold)
         lines += [f"### {metric.replace('_', ' ')}", "", report_table(report), ""]
@@ -104,7 +104,7 @@ def main() -> None:
     print("\n".join(lines))
     if args.quick:
         return
-    plot_runs([runs / args.domain], figure, smoothing=0.6, metrics=["success_rate", "episodic_return"])
+    plot_runs([runs / args.domain], figure, smoothing=0.6, metrics=EVAL_METRICS)
     write_section(section, lines)
 
 

@@ -23,7 +23,7 @@ import torch
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
-from sebn.report.plots import plot_runs
+from sebn.report.plots import EVAL_METRICS, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir, find_runs
 
@@ -40,7 +40,7 @@ STUDENTS = {
 def tables(runs: Path) -> list[str]:
     """The report's success and return tables for the runs under ``runs``."""
     lines = []
-    for metric in ("success_rate", "episodic_return"):
+    for metric in EVAL_METRICS:
         (report,) = summarise([runs], reference="gradient-mean_norm", metric=metric)
         lines += [f"#### {metric.replace('_', ' ')}", "", report_table(report), ""]
     return lines
@@ -138,7 +138,7 @@ def main() -> None:
             "",
         ]
         if not args.quick:
-            plot_runs([Path(args.runs) / domain], figure, smoothing=0.6, metrics=["success_rate", "episodic_return"])
+            plot_runs([Path(args.runs) / domain], figure, smoothing=0.6, metrics=EVAL_METRICS)
     print("\n".join(lines))
     if not args.quick:
         write_section(f"gradient_teacher{suffix.replace('-', '_')}", lines)

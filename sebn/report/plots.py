@@ -113,6 +113,10 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+EVAL_METRICS = ("success_rate", "episodic_return")
+"""The evaluation metrics a run records (``evals.csv``: ``eval/<metric>``)."""
+
+
 def read_evals(run_dir: Path, metric: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Steps and the evaluation ``metric`` (``success_rate`` or ``episodic_return``; by
     default the success rate when reported, else the return)."""
