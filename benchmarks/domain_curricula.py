@@ -17,22 +17,61 @@ reported: the success rate and the episode return, on every final evaluation env
 domain (BipedalWalker: the combined terrain and each challenge; Door: each mass with the
 latch, and the unseen 12 kg door). BipedalWalker's return table also gives the env steps to
 the first positive evaluation return on the combined terrain (:data:`RETURN_THRESHOLDS`).
+A third table says what each curriculum had its student play (:func:`played`): whether a
+curriculum can help depends on the successes its fit sees and how far its task distribution
+moves from uniform.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.markdown import ROOT, report_table, write_section
+import numpy as np
+
+from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
 from sebn.report.plots import EVAL_METRICS, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.domains import load_domain
+from sebn.runner.rundir import RunDir, find_runs, run_label
 
 RETURN_THRESHOLDS = {"bipedalwalker": 0.0}
 """Per domain, the return whose first crossing the return table reports: BipedalWalker's 0 is
 the SEBN paper's "positive reward", past the locally optimal standing still (a fall costs -100)."""
+
+
+def played(runs: Path, evaluation: dict) -> list[str]:
+    """What each curriculum had its student play: per run, its training episodes, and over the
+    last tenth of its env steps the success rate of those episodes (every observed target
+    reached), their share on the evaluation task and the distinct settings among them; for
+    curricula that sample by generations, the entropy of each generation's task distribution
+    over the log of its number of tasks (1: uniform), median over generations. Each cell:
+    median [min, max] over seeds."""
+    columns = defaultdict(lambda: defaultdict(list))
+    for run_dir in find_runs([runs]):
+        run = RunDir(run_dir)
+        if run.read_final() is None:
+            continue
+        episodes = run.episodes()
+        last = [e for e in episodes if e["step"] > 0.9 * episodes[-1]["step"]]
+        column = columns[run_label(run.read_config())]
+        column["training episodes"].append(len(episodes))
+        column["training success, last tenth"].append(np.mean([all(e["targets"].values()) for e in last]))
+        column["episodes on the evaluation task, last tenth"].append(np.mean([e["task"] == evaluation for e in last]))
+        column["distinct settings played, last tenth"].append(len({tuple(sorted(e["task"].items())) for e in last}))
+        distributions = [np.asarray(g["p"]) for g in run.generations() if g.get("p")]
+        if distributions:
+            entropies = [-(p[p > 0] * np.log(p[p > 0])).sum() / np.log(len(p)) for p in distributions]
+            column["task distribution's entropy / log(tasks)"].append(np.median(entropies))
+    header = list(dict.fromkeys(name for column in columns.values() for name in column))
+    lines = ["| curriculum | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    for label, column in sorted(columns.items()):
+        counts = {name: all(isinstance(v, int) for v in values) for name, values in column.items()}
+        cells = [spread(column[name], digits=0 if counts[name] else 3) if name in column else "-" for name in header]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
 
 
 def main() -> None:
@@ -100,6 +139,7 @@ def main() -> None:
         threshold = RETURN_THRESHOLDS.get(args.domain) if metric == "episodic_return" else None
         (report,) = summarise([runs / args.domain], metric=metric, threshold=threshold)
         lines += [f"### {metric.replace('_', ' ')}", "", report_table(report), ""]
+    lines += ["### what the curricula played", "", *played(runs / args.domain, domain.evaluation), ""]
     lines.append(f"![{args.domain} curricula](benchmarks/results/{figure.name})")
     print("\n".join(lines))
     if args.quick:
