@@ -46,9 +46,11 @@ def played(runs: Path, evaluation: dict) -> list[str]:
     """What each curriculum had its student play: per run, its training episodes, and over the
     last tenth of its env steps the success rate of those episodes (every observed target
     reached), their share on the evaluation task and the distinct settings among them; for
-    curricula that sample by generations, the entropy of each generation's task distribution
-    over the log of its number of tasks (1: uniform), median over generations. Each cell:
-    median [min, max] over seeds."""
+    curricula that sample by generations, two measures of how far each generation's task
+    distribution is from uniform, median over generations: its entropy over the log of its
+    number of tasks (1: uniform), and its largest probability over uniform's (1: uniform; a
+    few favoured settings among hundreds barely move the entropy). Each cell: median [min,
+    max] over seeds."""
     columns = defaultdict(lambda: defaultdict(list))
     for run_dir in find_runs([runs]):
         run = RunDir(run_dir)
@@ -65,6 +67,9 @@ def played(runs: Path, evaluation: dict) -> list[str]:
         if distributions:
             entropies = [-(p[p > 0] * np.log(p[p > 0])).sum() / np.log(len(p)) for p in distributions]
             column["task distribution's entropy / log(tasks)"].append(np.median(entropies))
+            column["task distribution's largest probability / uniform's"].append(
+                np.median([p.max() * len(p) for p in distributions])
+            )
     header = list(dict.fromkeys(name for column in columns.values() for name in column))
     lines = ["| curriculum | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
     for label, column in sorted(columns.items()):
