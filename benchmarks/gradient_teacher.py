@@ -11,21 +11,24 @@ Runs go to ``runs/bench-teacher`` (SAC) or ``runs/bench-teacher-<algo>``: an int
 benchmark resumes, and completed runs are not redone. AdroitHandRelocate and AntMaze run
 with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per step;
 ``--others-seeds 0`` leaves them out). Besides the report: env steps until the
-training-time success reached 0.5 and 0.8, and the teacher's updates per run.
+training-time success reached 0.5 and 0.8, the teacher's updates per run, and how hard the
+tasks each curriculum chose were early and late in training (:func:`difficulty`).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_sweep
-from sebn.report.plots import EVAL_METRICS, plot_runs
+from sebn.report.plots import DIFFICULTIES, EVAL_METRICS, applied_records, plot_runs
 from sebn.report.summary import summarise
-from sebn.runner.rundir import RunDir, find_runs
+from sebn.runner.rundir import RunDir, find_runs, run_label
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
 MILESTONES = (0.5, 0.8)
@@ -63,6 +66,32 @@ def milestones(runs: Path) -> list[str]:
         cells.append(spread([teacher_updates(r) for r in find_runs([runs / label])], digits=0) if teacher else "-")
         lines.append(f"| {label} | {' | '.join(cells)} |")
     return lines
+
+
+def difficulty(runs: Path) -> list[str]:
+    """The difficulty of the tasks each curriculum chose (a maze's start-to-goal path, Adroit's
+    ball-to-target distance: :data:`sebn.report.plots.DIFFICULTIES`), its median over the first
+    and over the last tenth of a run's training episodes; each cell: median [min, max] over
+    seeds. Empty for runs recorded before their domain kept the measure."""
+    columns = defaultdict(lambda: defaultdict(list))
+    measures = set()
+    for run_dir in find_runs([runs]):
+        applied = applied_records(run_dir)
+        measure = next((key for key in DIFFICULTIES if applied and key in applied[0][1]), None)
+        if RunDir(run_dir).read_final() is None or measure is None:
+            continue
+        measures.add(measure)
+        last_step = applied[-1][0]
+        column = columns[run_label(RunDir(run_dir).read_config())]
+        column["first"].append(np.median([a[measure] for step, a in applied if step <= 0.1 * last_step]))
+        column["last"].append(np.median([a[measure] for step, a in applied if step > 0.9 * last_step]))
+    if not columns:
+        return []
+    (measure,) = measures
+    name = DIFFICULTIES[measure]
+    lines = [f"| curriculum | {name}: first tenth | {name}: last tenth |", "|---|---|---|"]
+    lines += [f"| {label} | {spread(c['first'])} | {spread(c['last'])} |" for label, c in sorted(columns.items())]
+    return [*lines, ""]
 
 
 def teacher_updates(run_dir: Path) -> int:
@@ -134,6 +163,7 @@ def main() -> None:
             *tables(Path(args.runs) / domain),
             *milestones(Path(args.runs) / domain),
             "",
+            *difficulty(Path(args.runs) / domain),
             f"![{domain}](benchmarks/results/{figure.name})",
             "",
         ]

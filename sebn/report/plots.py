@@ -170,7 +170,7 @@ def plot_runs(
         ((g, r) for g, r in ((RunDir(r).generations(), r) for r in pictured) if g), (None, None)
     )
     # Domains without a spec: what the envs set up (a maze's cells, Adroit's distance), an adaptive curriculum's first.
-    applied = {r: _applied(r) for r in runs} if not generations else {}
+    applied = {r: applied_records(r) for r in runs} if not generations else {}
     adaptive_first = sorted(runs, key=lambda r: not CURRICULA[names[r]].adaptive)
     taught = next((r for r in adaptive_first if applied.get(r)), None)
     pictures = 2 if generations else _applied_panels(applied[taught][0][1]) if taught else 0
@@ -227,7 +227,8 @@ def _plot_generations(ax_tasks, ax_theta, generations: list[dict], label: str) -
     ax_theta.legend(fontsize=7)
 
 
-def _applied(run_dir: Path) -> list[tuple[int, dict]]:
+def applied_records(run_dir: Path) -> list[tuple[int, dict]]:
+    """A run's training episodes' ``(env step, applied record)``: what the env set up for each task."""
     return [(e["step"], e["applied"]) for e in RunDir(run_dir).episodes() if "applied" in e]
 
 
