@@ -17,9 +17,9 @@ reported: the success rate and the episode return, on every final evaluation env
 domain (BipedalWalker: the combined terrain and each challenge; Door: each mass with the
 latch, and the unseen 12 kg door). BipedalWalker's return table also gives the env steps to
 the first positive evaluation return on the combined terrain (:data:`RETURN_THRESHOLDS`).
-A third table says what each curriculum had its student play (:func:`played`): whether a
-curriculum can help depends on the successes its fit sees and how far its task distribution
-moves from uniform.
+Two more tables say what each curriculum had its student play (:func:`played`) and where its
+student succeeded (:func:`success_by_raised`): whether a curriculum can help depends on the
+successes its fit sees and how far its task distribution moves from uniform.
 """
 
 from __future__ import annotations
@@ -79,6 +79,31 @@ def played(runs: Path, evaluation: dict) -> list[str]:
     return lines
 
 
+def success_by_raised(runs: Path) -> list[str]:
+    """Training success by how many env variables a task raises above level 0 (every spec
+    domain here orders its levels from easy, 0, to hard): successes / episodes pooled over a
+    curriculum's seeds, in each third of the runs' env steps. It tells whether the student
+    succeeds on easy settings at all, and when."""
+    counts = defaultdict(lambda: np.zeros((3, 3, 2), dtype=int))  # third, raised (0, 1, 2+), (successes, episodes)
+    for run_dir in find_runs([runs]):
+        run = RunDir(run_dir)
+        if run.read_final() is None:
+            continue
+        episodes = run.episodes()
+        table = counts[run_label(run.read_config())]
+        for e in episodes:
+            third = min(int(3 * e["step"] / (episodes[-1]["step"] + 1)), 2)
+            raised = min(sum(level > 0 for level in e["task"].values() if isinstance(level, int)), 2)
+            table[third, raised] += (all(e["targets"].values()), 1)
+    thirds = ("first third", "second third", "last third")
+    header = [f"{raised} raised, {third}" for third in thirds for raised in ("0", "1", "2+")]
+    lines = ["| curriculum | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    for label, table in sorted(counts.items()):
+        cells = [f"{wins}/{n}" for wins, n in table.reshape(-1, 2)]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("domain", choices=("bipedalwalker", "robosuite_door", "doorkey"))
@@ -133,8 +158,8 @@ def main() -> None:
         + (f" --generation-size {args.generation_size}" if args.generation_size else "")
         + (f" --workers {args.workers}" if args.workers != 2 else "")
         + (f" --runs {args.runs}" if args.runs else "")
-        + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each "
-        f"(what fits on this machine), {args.workers} at a time on the 2 cores. Agent: {agent} with "
+        + f"`; {args.seeds} seeds per curriculum, {args.steps:,} env steps each, "
+        f"{args.workers} at a time on the 2 cores. Agent: {agent} with "
         f"{agent_args}. Evaluation during training on `{domain.evaluation}`; at the end "
         f"{agent_args.get('eval_episodes', 10)} episodes on each final env. Tables from `sebn report` "
         "(IQM over seeds, 95% stratified bootstrap intervals).",
@@ -145,6 +170,12 @@ def main() -> None:
         (report,) = summarise([runs / args.domain], metric=metric, threshold=threshold)
         lines += [f"### {metric.replace('_', ' ')}", "", report_table(report), ""]
     lines += ["### what the curricula played", "", *played(runs / args.domain, domain.evaluation), ""]
+    lines += [
+        "### training success by env variables raised above level 0",
+        "",
+        *success_by_raised(runs / args.domain),
+        "",
+    ]
     lines.append(f"![{args.domain} curricula](benchmarks/results/{figure.name})")
     print("\n".join(lines))
     if args.quick:
