@@ -1,0 +1,27 @@
+"""The teacher benchmark's table of the chosen tasks' difficulty, on run directories whose
+episodes are known."""
+
+from benchmarks.gradient_teacher import difficulty
+from tests.benchmarks.rundirs import cells, episode, write_run
+
+
+def test_difficulty_takes_the_median_path_of_the_first_and_last_tenth_per_seed(tmp_path):
+    for seed, late in enumerate((4, 8)):
+        # Steps 1-100: the first tenth (1-10) is given paths of 2, the last tenth (91-100) `late`.
+        paths = [2 if step <= 10 else late if step > 90 else 50 for step in range(1, 101)]
+        records = [episode(step, {}, False, applied={"path": path}) for step, path in enumerate(paths, 1)]
+        write_run(tmp_path, "gradient", seed, records, domain="pointmaze", options={"reward": "mean_norm"})
+    old = [episode(step, {}, False, applied={"start": [1, 1]}) for step in (1, 2)]  # before the measure
+    write_run(tmp_path, "uniform", 0, old, domain="pointmaze")
+    lines = difficulty(tmp_path / "pointmaze")
+    row = cells(lines, "gradient-mean_norm")
+    assert row == {
+        "start-to-goal path, cells: first tenth": "2.00 [2.00, 2.00]",
+        "start-to-goal path, cells: last tenth": "6.00 [4.00, 8.00]",
+    }
+    assert not any(line.startswith("| uniform |") for line in lines)
+
+
+def test_difficulty_is_empty_without_the_measure(tmp_path):
+    write_run(tmp_path, "uniform", 0, [episode(1, {}, False)], domain="pointmaze")
+    assert difficulty(tmp_path / "pointmaze") == []
