@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from domains.pointmaze import MazeTaskEnv
+from domains.pointmaze import MAZE_VERSION, MazeTaskEnv
 from sebn.runner.interface import run_as_command, teacher_domain
 
 ENV_ID = "AntMaze_UMazeDense-v5"  # dense reward, as for PointMaze (see domains.pointmaze.MAZES)
@@ -27,7 +27,13 @@ def make_env(index: int) -> gym.Env:
 def domain(name: str = "antmaze"):
     """AntMaze UMaze for the runner."""
     return teacher_domain(
-        name, make_env, MazeTaskEnv(ENV_ID).task_space, learning_starts=5000, eval_every=10_000, default_steps=300_000
+        name,
+        make_env,
+        MazeTaskEnv(ENV_ID).task_space,
+        learning_starts=5000,
+        eval_every=10_000,
+        default_steps=300_000,
+        version=MAZE_VERSION,
     )
 
 

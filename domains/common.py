@@ -34,16 +34,38 @@ def check_levels(task: Mapping[str, Any], tops: Mapping[str, int], domain: str) 
 class SuccessTaskEnv(gym.Env):
     """An env around ``self.env`` (set by the subclass) whose episode end reports the
     env's own ``info["success"]`` as the target ``goalreached`` and as ``is_success``, and
-    what the reset applied (``self.applied``) for the curriculum's records."""
+    what the reset applied (``self.applied``) for the curriculum's records.
+
+    Attributes:
+        success_at_any_step: whether a success at any step of the episode counts (the mazes,
+            whose goal stays put and whose episodes run to the time limit), or only the
+            env's ``success`` at the episode's last step (Adroit: the ball held at the
+            target when time is up).
+    """
 
     env: gym.Env
     applied: dict[str, Any]
+    success_at_any_step: bool = False
+    _succeeded: bool = False
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        """Seeds this env's RNG and starts the episode's success afresh; subclasses reset
+        ``self.env`` with the task."""
+        super().reset(seed=seed)
+        self._succeeded = False
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
+        success = bool(info.get("success", False))
+        self._succeeded = success or (self.success_at_any_step and self._succeeded)
         if terminated or truncated:
-            success = bool(info.get("success", False))
-            info = {**info, "targets": {"goalreached": int(success)}, "is_success": success, "applied": self.applied}
+            succeeded = self._succeeded
+            info = {
+                **info,
+                "targets": {"goalreached": int(succeeded)},
+                "is_success": succeeded,
+                "applied": self.applied,
+            }
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:

@@ -12,9 +12,14 @@ Every part is mapped to a free cell: the nearest free cell to the point (values 
 the square are clipped first), the index modulo the number of free cells, the nearest free
 cell to a wall cell. So no teacher output can make a reset fail; ``info["cells"]`` says
 where the agent and the goal were placed, and ``info["task"]`` echoes the task as given.
-Placement is exact (no position noise) unless ``position_noise`` is set. Episodes end on
-reaching the goal (terminated) or at the time limit (truncated); the last ``info`` has
-``targets = {"goalreached": 0 or 1}``, ``is_success`` and ``applied`` (the cells used and
+Placement is exact (no position noise) unless ``position_noise`` is set. The task is
+gymnasium-robotics' own default, continuing: the goal stays put and every episode runs to
+the time limit (truncated), with the dense reward ``exp(-distance to goal)`` at every step,
+so the best return is reaching the goal fast and staying there. (Ending the episode at the
+goal instead, ``continuing_task=False``, paid for hovering just outside the goal's 0.45
+radius: our PPO students learned that, their return rising while their success fell; domain
+version 2 fixed it.) The last ``info`` has ``targets = {"goalreached": 0 or 1}`` (1: the
+goal was reached at some step), ``is_success`` and ``applied`` (the cells used and
 ``path``, the moves between them along the maze's shortest free path: the task's
 difficulty, recorded with the episode for the curriculum pictures). Without a task the env
 draws its own start and goal, as gymnasium-robotics does (the ``target`` baseline).
@@ -51,6 +56,9 @@ gym.register_envs(gymnasium_robotics)
 # the sparse one SAC learned nothing within a budget that fits here (BENCHMARKS.md: eval
 # success 0.0 vs 0.3 after 20k steps on UMaze, same preset and seed).
 MAZES = {"umaze": "PointMaze_UMazeDense-v3", "medium": "PointMaze_MediumDense-v3"}
+MAZE_VERSION = 2
+"""The maze domains' version: 2 since the task is continuing (the goal stays, episodes run to
+the time limit); version 1 ended an episode at the goal."""
 
 
 class MazeTaskEnv(SuccessTaskEnv):
@@ -66,9 +74,14 @@ class MazeTaskEnv(SuccessTaskEnv):
         maze_env: the gymnasium-robotics env inside (its simulator state, goal, maze).
     """
 
+    success_at_any_step = True
+
     def __init__(self, env_id: str = MAZES["umaze"], position_noise: float = 0.0, max_episode_steps: int | None = None):
         inner = gym.make(
-            env_id, continuing_task=False, **({"max_episode_steps": max_episode_steps} if max_episode_steps else {})
+            env_id,
+            continuing_task=True,
+            reset_target=False,
+            **({"max_episode_steps": max_episode_steps} if max_episode_steps else {}),
         )
         inner.unwrapped.position_noise_range = position_noise
         self.env = gym.wrappers.FlattenObservation(inner)
@@ -140,7 +153,13 @@ def domain(name: str = "pointmaze"):
         return MazeTaskEnv(env_id, position_noise=0.25 if index < 0 else 0.0)
 
     return teacher_domain(
-        name, make_env, MazeTaskEnv(env_id).task_space, learning_starts=1000, eval_every=5000, default_steps=100_000
+        name,
+        make_env,
+        MazeTaskEnv(env_id).task_space,
+        learning_starts=1000,
+        eval_every=5000,
+        default_steps=100_000,
+        version=MAZE_VERSION,
     )
 
 

@@ -126,11 +126,14 @@ def teacher_domain(
     learning_starts: int,
     eval_every: int,
     default_steps: int,
+    version: int = 1,
 ) -> Domain:
     """A domain without a spec, for the gradient-norm teacher: the paper's SAC student
     (``--preset gradient-paper``), or PPO (:data:`PPO_CONTINUOUS_ARGS`) with ``--algo ppo``,
-    evaluated on ``make_env(-1)`` (the env's own start distribution) during and after training."""
+    evaluated on ``make_env(-1)`` (the env's own start distribution) during and after training;
+    ``version`` as for :class:`Domain`."""
     return Domain(
+        version=version,
         name=name,
         make_env=make_env,
         final_envs={"default": lambda: make_env(-1)},

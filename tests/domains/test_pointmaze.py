@@ -75,14 +75,25 @@ def test_the_record_gives_the_cells_and_their_path(umaze):
     assert umaze.applied["path"] == umaze.path_length(info["cells"]["start"], info["cells"]["goal"])
 
 
-def test_success_ends_the_episode_and_is_reported(umaze):
-    umaze.reset(seed=0, options={"task": {"start": [1, 1], "goal": [1, 2]}})
-    for _ in range(300):
-        _, reward, terminated, truncated, info = umaze.step(np.array([1.0, 0.0], dtype=np.float32))  # push towards +x
-        if terminated or truncated:
-            break
-    assert terminated and not truncated
+def test_the_goal_stays_and_a_reach_at_any_step_is_reported_at_the_time_limit():
+    env = MazeTaskEnv(MAZES["umaze"], max_episode_steps=80)
+    env.reset(seed=0, options={"task": {"start": [1, 1], "goal": [1, 2]}})
+    goal = env.maze_env.goal.copy()
+    at_goal = []
+    for _ in range(80):  # push towards +x: through the goal's cell and on to the wall beyond it
+        _, _, terminated, truncated, info = env.step(np.array([1.0, 0.0], dtype=np.float32))
+        at_goal.append(info["success"])
+        assert not terminated
+    assert truncated and np.array_equal(env.maze_env.goal, goal)
+    assert any(at_goal) and not at_goal[-1]  # it passed through the goal and left it
     assert info["targets"] == {"goalreached": 1} and info["is_success"] is True
+
+
+def test_staying_at_the_goal_earns_the_most_reward():
+    env = MazeTaskEnv(MAZES["umaze"], max_episode_steps=30)
+    env.reset(seed=0, options={"task": {"start": [1, 2], "goal": [1, 2]}})
+    rewards = [env.step(np.zeros(2, dtype=np.float32))[1] for _ in range(30)]
+    assert min(rewards) > np.exp(-0.45)  # every step within the goal's radius pays more than any step outside it
 
 
 def test_time_limit_is_a_truncation():

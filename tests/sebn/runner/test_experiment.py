@@ -297,9 +297,9 @@ def test_killed_teacher_run_resumes_after_teacher_updates(tmp_path):
         "--teacher-batch",
         "4",
         "--steps",
-        "6000",
+        "7200",
         "--checkpoint-every",
-        "200",
+        "2400",  # 8 of the maze's 300-step episodes: room for more to be recorded past a checkpoint
         "--no-progress",
         "--runs",
         str(tmp_path),
