@@ -10,31 +10,16 @@ Example:
 
 from __future__ import annotations
 
-import gymnasium as gym
-
-from domains.pointmaze import MAZE_VERSION, MazeTaskEnv
-from sebn.runner.interface import run_as_command, teacher_domain
+from domains.pointmaze import maze_domain, maze_envs
+from sebn.runner.interface import Domain, run_as_command
 
 ENV_ID = "AntMaze_UMazeDense-v5"  # dense reward, as for PointMaze (see domains.pointmaze.MAZES)
+make_env = maze_envs(ENV_ID)
 
 
-def make_env(index: int) -> gym.Env:
-    """Training env ``index`` (exact placement); ``-1``: the evaluation env, the env's own
-    start distribution with its position noise."""
-    return MazeTaskEnv(ENV_ID, position_noise=0.25 if index < 0 else 0.0)
-
-
-def domain(name: str = "antmaze"):
+def domain(name: str = "antmaze") -> Domain:
     """AntMaze UMaze for the runner."""
-    return teacher_domain(
-        name,
-        make_env,
-        MazeTaskEnv(ENV_ID).task_space,
-        learning_starts=5000,
-        eval_every=10_000,
-        default_steps=300_000,
-        version=MAZE_VERSION,
-    )
+    return maze_domain(name, ENV_ID, learning_starts=5000, eval_every=10_000, default_steps=300_000)
 
 
 if __name__ == "__main__":

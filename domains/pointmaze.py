@@ -35,7 +35,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -43,7 +43,7 @@ import networkx as nx
 import numpy as np
 
 from domains.common import SuccessTaskEnv
-from sebn.runner.interface import run_as_command, teacher_domain
+from sebn.runner.interface import Domain, run_as_command, teacher_domain
 
 try:
     import gymnasium_robotics
@@ -145,22 +145,33 @@ class MazeTaskEnv(SuccessTaskEnv):
         return obs, {**info, "task": task, "cells": cells}
 
 
-def domain(name: str = "pointmaze"):
-    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for the runner."""
-    env_id = MAZES["medium" if name.endswith("medium") else "umaze"]
+def maze_envs(env_id: str) -> Callable[[int], MazeTaskEnv]:
+    """``make_env(index)`` for a maze: training envs place exactly; ``-1``, the evaluation
+    env, keeps the env's own start distribution with its position noise."""
 
-    def make_env(index: int) -> gym.Env:
+    def make_env(index: int) -> MazeTaskEnv:
         return MazeTaskEnv(env_id, position_noise=0.25 if index < 0 else 0.0)
 
+    return make_env
+
+
+def maze_domain(name: str, env_id: str, learning_starts: int, eval_every: int, default_steps: int) -> Domain:
+    """A maze as a teacher domain of the runner, at :data:`MAZE_VERSION`."""
     return teacher_domain(
         name,
-        make_env,
+        maze_envs(env_id),
         MazeTaskEnv(env_id).task_space,
-        learning_starts=1000,
-        eval_every=5000,
-        default_steps=100_000,
+        learning_starts=learning_starts,
+        eval_every=eval_every,
+        default_steps=default_steps,
         version=MAZE_VERSION,
     )
+
+
+def domain(name: str = "pointmaze") -> Domain:
+    """PointMaze UMaze (``pointmaze``) or Medium (``pointmaze_medium``) for the runner."""
+    env_id = MAZES["medium" if name.endswith("medium") else "umaze"]
+    return maze_domain(name, env_id, learning_starts=1000, eval_every=5000, default_steps=100_000)
 
 
 if __name__ == "__main__":
