@@ -56,16 +56,10 @@ class SuccessTaskEnv(gym.Env):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
-        success = bool(info.get("success", False))
-        self._succeeded = success or (self.success_at_any_step and self._succeeded)
+        self._succeeded = bool(info.get("success", False)) or (self.success_at_any_step and self._succeeded)
         if terminated or truncated:
-            succeeded = self._succeeded
-            info = {
-                **info,
-                "targets": {"goalreached": int(succeeded)},
-                "is_success": succeeded,
-                "applied": self.applied,
-            }
+            done = {"targets": {"goalreached": int(self._succeeded)}, "is_success": self._succeeded}
+            info = {**info, **done, "applied": self.applied}
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:
