@@ -31,11 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
-from benchmarks.runs import finished_sweep
+from benchmarks.runs import finished_runs, finished_sweep
 from sebn.report.plots import EVAL_METRICS, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.domains import load_domain
-from sebn.runner.rundir import RunDir, find_runs, run_label
 
 RETURN_THRESHOLDS = {"bipedalwalker": 0.0}
 """Per domain, the return whose first crossing the return table reports: BipedalWalker's 0 is
@@ -52,13 +51,10 @@ def played(runs: Path, evaluation: dict) -> list[str]:
     few favoured settings among hundreds barely move the entropy). Each cell: median [min,
     max] over seeds."""
     columns = defaultdict(lambda: defaultdict(list))
-    for run_dir in find_runs([runs]):
-        run = RunDir(run_dir)
-        if run.read_final() is None:
-            continue
+    for label, run in finished_runs(runs):
         episodes = run.episodes()
         last = [e for e in episodes if e["step"] > 0.9 * episodes[-1]["step"]]
-        column = columns[run_label(run.read_config())]
+        column = columns[label]
         column["training episodes"].append(len(episodes))
         column["training success, last tenth"].append(np.mean([all(e["targets"].values()) for e in last]))
         column["episodes on the evaluation task, last tenth"].append(np.mean([e["task"] == evaluation for e in last]))
@@ -85,12 +81,9 @@ def success_by_raised(runs: Path) -> list[str]:
     curriculum's seeds, in each third of the runs' env steps. It tells whether the student
     succeeds on easy settings at all, and when."""
     counts = defaultdict(lambda: np.zeros((3, 3, 2), dtype=int))  # third, raised (0, 1, 2+), (successes, episodes)
-    for run_dir in find_runs([runs]):
-        run = RunDir(run_dir)
-        if run.read_final() is None:
-            continue
+    for label, run in finished_runs(runs):
         episodes = run.episodes()
-        table = counts[run_label(run.read_config())]
+        table = counts[label]
         for e in episodes:
             third = min(int(3 * e["step"] / (episodes[-1]["step"] + 1)), 2)
             raised = min(sum(level > 0 for level in e["task"].values() if isinstance(level, int)), 2)

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
-from benchmarks.runs import finished_sweep
+from benchmarks.runs import finished_runs, finished_sweep
 from sebn.report.plots import DIFFICULTIES, EVAL_METRICS, applied_records, plot_runs
 from sebn.report.summary import summarise
-from sebn.runner.rundir import RunDir, find_runs, run_label
+from sebn.runner.rundir import RunDir, find_runs
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
 MILESTONES = (0.5, 0.8)
@@ -78,14 +78,14 @@ def difficulty(runs: Path) -> list[str]:
     seeds. Empty for runs recorded before their domain kept the measure."""
     columns = defaultdict(lambda: defaultdict(list))
     measures = set()
-    for run_dir in find_runs([runs]):
-        applied = applied_records(run_dir)
+    for label, run in finished_runs(runs):
+        applied = applied_records(run.path)
         measure = next((key for key in DIFFICULTIES if applied and key in applied[0][1]), None)
-        if RunDir(run_dir).read_final() is None or measure is None:
+        if measure is None:
             continue
         measures.add(measure)
         last_step = applied[-1][0]
-        column = columns[run_label(RunDir(run_dir).read_config())]
+        column = columns[label]
         column["first"].append(np.median([a[measure] for step, a in applied if step <= 0.1 * last_step]))
         column["last"].append(np.median([a[measure] for step, a in applied if step > 0.9 * last_step]))
     if not columns:

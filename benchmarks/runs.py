@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+from sebn.runner.rundir import RunDir, find_runs, run_label
 from sebn.runner.sweep import Outcome, sweep
 
 
@@ -16,3 +20,11 @@ def finished_sweep(domain: str, curricula, seeds, **options) -> list[Outcome]:
     if failed:
         raise SystemExit("failed runs: " + "; ".join(f"{o.run_dir}: {o.error}" for o in failed))
     return outcomes
+
+
+def finished_runs(runs: Path) -> Iterator[tuple[str, RunDir]]:
+    """Each finished run under ``runs`` (one with ``final.json``), with its label."""
+    for run_dir in find_runs([runs]):
+        run = RunDir(run_dir)
+        if run.read_final() is not None:
+            yield run_label(run.read_config()), run
