@@ -5,14 +5,22 @@ BENCHMARKS.md (one per student).
     .venv/bin/python -m benchmarks.gradient_teacher --steps 20000 --seeds 5          # SAC, the paper's student
     .venv/bin/python -m benchmarks.gradient_teacher --algo ppo --steps 1000000 --seeds 5 \
         --others-steps 300000 --others-seeds 2                                     # PPO at the paper's budget
+    # a shorter budget on two processes, one per core, each with its own domains:
+    .venv/bin/python -m benchmarks.gradient_teacher --algo ppo --steps 150000 --seeds 5 \
+        --others-steps 30000 --others-seeds 2 --workers 1 --domains pointmaze &
+    .venv/bin/python -m benchmarks.gradient_teacher --algo ppo --steps 150000 --seeds 5 \
+        --others-steps 30000 --others-seeds 2 --workers 1 --domains pointmaze_medium,adroit_relocate,antmaze
     .venv/bin/python -m benchmarks.gradient_teacher --quick      # 2 seeds x 3k steps, PointMaze UMaze only, print only
 
 Runs go to ``runs/bench-teacher`` (SAC) or ``runs/bench-teacher-<algo>``: an interrupted
 benchmark resumes, and completed runs are not redone. AdroitHandRelocate and AntMaze run
 with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per step;
-``--others-seeds 0`` leaves them out). Besides the report: env steps until the
-training-time success reached 0.5 and 0.8, the teacher's updates per run, and how hard the
-tasks each curriculum chose were early and late in training (:func:`difficulty`).
+``--others-seeds 0`` leaves them out). ``--domains`` runs a subset, so that two processes
+can share the runs directory, each with its own domains (never one domain in two
+processes); the section is written by whichever finishes the last domain. Besides the
+report: env steps until the evaluation success reached 0.5 and 0.8, the teacher's updates
+per run, and how hard the tasks each curriculum chose were early and late in training
+(:func:`difficulty`).
 """
 
 from __future__ import annotations

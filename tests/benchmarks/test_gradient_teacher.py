@@ -1,7 +1,11 @@
 """The teacher benchmark's table of the chosen tasks' difficulty, on run directories whose
 episodes are known."""
 
-from benchmarks.gradient_teacher import difficulty
+import sys
+
+import pytest
+
+from benchmarks.gradient_teacher import difficulty, main
 from tests.benchmarks.rundirs import cells, episode, write_run
 
 
@@ -25,3 +29,12 @@ def test_difficulty_takes_the_median_path_of_the_first_and_last_tenth_per_seed(t
 def test_difficulty_is_empty_without_the_measure(tmp_path):
     write_run(tmp_path, "uniform", 0, [episode(1, {}, False)], domain="pointmaze")
     assert difficulty(tmp_path / "pointmaze") == []
+
+
+def test_an_unknown_domain_is_refused_with_the_allowed_ones(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gradient_teacher", "--domains", "pointmaze,hopper"])
+    with pytest.raises(SystemExit):
+        main()
+    assert "--domains: unknown hopper; allowed: pointmaze, pointmaze_medium, adroit_relocate, antmaze" in (
+        capsys.readouterr().err
+    )
