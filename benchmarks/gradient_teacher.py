@@ -108,6 +108,11 @@ def difficulty(runs: Path) -> list[str]:
     return [*lines, ""]
 
 
+def finished_count(runs: Path) -> int:
+    """Finished runs under ``runs``; 0 when no run has started there yet."""
+    return len(list(finished_runs(runs))) if runs.is_dir() else 0
+
+
 def teacher_updates(run_dir: Path) -> int:
     """The REINFORCE updates a teacher run made, from its final checkpoint."""
     state = torch.load(RunDir(run_dir).checkpoint, weights_only=True)["callbacks"]["curriculum"]
@@ -165,9 +170,7 @@ def main() -> None:
             agent_options={"eval_every": max(steps // evaluations[domain], 1)},
             algo=args.algo,
         )
-    waiting = [
-        d for d, (_, seeds) in plan.items() if len(list(finished_runs(Path(args.runs) / d))) < seeds * len(CURRICULA)
-    ]
+    waiting = [d for d, (_, seeds) in plan.items() if finished_count(Path(args.runs) / d) < seeds * len(CURRICULA)]
     if waiting:
         print(f"section not written: {', '.join(waiting)} not finished (another process, or a later --domains)")
         return

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from benchmarks.gradient_teacher import difficulty, main
+from benchmarks.gradient_teacher import difficulty, finished_count, main
 from tests.benchmarks.rundirs import cells, episode, write_run
 
 
@@ -38,3 +38,10 @@ def test_an_unknown_domain_is_refused_with_the_allowed_ones(monkeypatch, capsys)
     assert "--domains: unknown hopper; allowed: pointmaze, pointmaze_medium, adroit_relocate, antmaze" in (
         capsys.readouterr().err
     )
+
+
+def test_finished_count_counts_finished_runs_and_a_domain_not_yet_started_as_none(tmp_path):
+    write_run(tmp_path, "uniform", 0, [episode(1, {}, False)], domain="pointmaze")
+    write_run(tmp_path, "uniform", 1, [episode(1, {}, False)], domain="pointmaze", finished=False)
+    assert finished_count(tmp_path / "pointmaze") == 1
+    assert finished_count(tmp_path / "antmaze") == 0
