@@ -17,7 +17,9 @@ benchmark resumes, and completed runs are not redone. AdroitHandRelocate and Ant
 with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per step;
 ``--others-seeds 0`` leaves them out). ``--domains`` runs a subset, so that two processes
 can share the runs directory, each with its own domains (never one domain in two
-processes); the section is written by whichever finishes the last domain. Besides the
+processes); the section is written by whichever finishes the last domain. A runs directory
+of its own keeps its own section and figures (``--runs runs/bench-teacher-ppo-1m``: section
+``gradient_teacher_ppo_1m``), so the paper's budget sits beside a shorter one. Besides the
 report: env steps until the evaluation success reached 0.5 and 0.8, the teacher's updates
 per run, and how hard the tasks each curriculum chose were early and late in training
 (:func:`difficulty`).
@@ -113,6 +115,15 @@ def finished_count(runs: Path) -> int:
     return len(list(finished_runs(runs))) if runs.is_dir() else 0
 
 
+def section_tag(runs: str | Path) -> str:
+    """What names the section and figures of the runs under ``runs``: the directory's name
+    past ``bench-teacher``, so a budget run into its own directory keeps its own section
+    (``runs/bench-teacher-ppo``: ``_ppo``; ``runs/bench-teacher-ppo-1m``: ``_ppo_1m``)."""
+    name = Path(runs).name
+    tag = name.removeprefix("bench-teacher") if name.startswith("bench-teacher") else f"-{name}"
+    return tag.replace("-", "_")
+
+
 def teacher_updates(run_dir: Path) -> int:
     """The REINFORCE updates a teacher run made, from its final checkpoint."""
     state = torch.load(RunDir(run_dir).checkpoint, weights_only=True)["callbacks"]["curriculum"]
@@ -143,7 +154,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     suffix = "" if args.algo == "sac" else f"-{args.algo}"
-    args.runs = args.runs or str(ROOT / "runs" / f"bench-teacher{suffix}")
+    default_runs = ROOT / "runs" / f"bench-teacher{suffix}"
+    runs_option = f" --runs {args.runs}" if args.runs and Path(args.runs).resolve() != default_runs else ""
+    args.runs = args.runs or str(default_runs)
     plan = {
         "pointmaze": (args.steps, args.seeds),
         "pointmaze_medium": (args.medium_steps or args.steps, args.seeds),
@@ -182,7 +195,7 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python -m benchmarks.gradient_teacher{student} --steps {args.steps} "
         + (f"--medium-steps {args.medium_steps} " if args.medium_steps else "")
-        + f"--seeds {args.seeds} --others-steps {args.others_steps} --others-seeds {args.others_seeds}`; "
+        + f"--seeds {args.seeds} --others-steps {args.others_steps} --others-seeds {args.others_seeds}{runs_option}`; "
         f"{args.workers} at a time on "
         f"the 2 cores. {STUDENTS[args.algo]}; the teacher: "
         "batches of 16 decisions, 1 update each, rewards from the actor's gradients; `target` is no teacher (the env's "
@@ -191,8 +204,9 @@ def main() -> None:
         "stratified bootstrap intervals, and P(mean_norm teacher > curriculum).",
         "",
     ]
+    tag = section_tag(Path(args.runs))
     for domain, (steps, seeds) in plan.items():
-        figure = ROOT / "benchmarks" / "results" / f"teacher_{domain}{suffix.replace('-', '_')}.png"
+        figure = ROOT / "benchmarks" / "results" / f"teacher_{domain}{tag}.png"
         lines += [
             f"### {domain}: {seeds} seeds x {steps:,} env steps, {evaluations[domain]} evaluations per run"
             + (" (below the paper's 1M steps: what fits here)" if steps < PAPER_STEPS else ""),
@@ -208,7 +222,7 @@ def main() -> None:
             plot_runs([Path(args.runs) / domain], figure, smoothing=0.6, metrics=EVAL_METRICS)
     print("\n".join(lines))
     if not args.quick:
-        write_section(f"gradient_teacher{suffix.replace('-', '_')}", lines)
+        write_section(f"gradient_teacher{tag}", lines)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from benchmarks.gradient_teacher import difficulty, finished_count, main
+from benchmarks.gradient_teacher import difficulty, finished_count, main, section_tag
 from tests.benchmarks.rundirs import cells, episode, write_run
 
 
@@ -45,3 +45,16 @@ def test_finished_count_counts_finished_runs_and_a_domain_not_yet_started_as_non
     write_run(tmp_path, "uniform", 1, [episode(1, {}, False)], domain="pointmaze", finished=False)
     assert finished_count(tmp_path / "pointmaze") == 1
     assert finished_count(tmp_path / "antmaze") == 0
+
+
+@pytest.mark.parametrize(
+    "runs, tag",
+    [
+        ("runs/bench-teacher", ""),
+        ("runs/bench-teacher-ppo", "_ppo"),
+        ("runs/bench-teacher-ppo-1m", "_ppo_1m"),
+        ("/tmp/my-runs", "_my_runs"),
+    ],
+)
+def test_a_runs_directory_names_its_own_section(runs, tag):
+    assert section_tag(runs) == tag
