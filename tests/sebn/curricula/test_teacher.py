@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from scipy import stats
 
 from sebn.curricula.base import Episode
-from sebn.curricula.teacher import GradientNormTeacher
+from sebn.curricula.teacher import INITIAL_STD, GradientNormTeacher
 
 
 def play(teacher, reward_of, rounds, batch=16, reward="mean_norm"):
@@ -70,11 +71,30 @@ def test_teacher_resumes_exactly():
     assert second.sample(5) == first.sample(5)
 
 
+def test_an_untrained_teacher_draws_uniformly_over_its_box():
+    space = spaces.Box(np.array([0.0, -3.0], np.float32), np.array([1.0, 5.0], np.float32))
+    drawn = np.array([t["task"] for t in GradientNormTeacher(space, seed=0).sample(20_000)])
+    for dimension, (low, high) in enumerate(zip(space.low, space.high)):
+        # 20,000 uniform draws stay within 0.0096 of the uniform CDF 95% of the time; the
+        # start of before 2026-12 (std 1.05) was 0.055 away.
+        assert stats.kstest(drawn[:, dimension], "uniform", args=(low, high - low)).statistic < 0.025
+
+
+def test_a_run_begun_with_another_initial_std_is_not_resumed():
+    teacher = GradientNormTeacher(spaces.Box(-1.0, 1.0, shape=(2,)), seed=0)
+    state = json.loads(json.dumps(teacher.state()))
+    del state["initial_std"]  # a checkpoint from before the start was kept: std 1.05
+    with pytest.raises(ValueError, match=f"started with standard deviation 1.05 .* starts with {INITIAL_STD} now"):
+        GradientNormTeacher(spaces.Box(-1.0, 1.0, shape=(2,)), seed=0).load_state(state)
+
+
 def test_unsupported_spaces_are_refused():
     with pytest.raises(TypeError, match="Box and Discrete"):
         GradientNormTeacher(spaces.MultiBinary(3))
     with pytest.raises(ValueError, match="mean_norm, sum_norm"):
         GradientNormTeacher(spaces.Discrete(2), reward="loss")
+    with pytest.raises(ValueError, match="min_std must be at least 0 and below 0.85"):
+        GradientNormTeacher(spaces.Discrete(2), min_std=0.9)
 
 
 def test_reinforce_loss_by_hand():
