@@ -29,6 +29,40 @@ from torch import nn
 from sebn.runner.interface import Callbacks, ExperimentError, evaluate
 
 
+def check_ranges(args: Any, positive: str = "", non_negative: str = "", fractions: str = "") -> None:
+    """Refuse the fields of an agent's ``Args`` outside their range: those named in
+    ``positive`` (> 0), ``non_negative`` (>= 0) and ``fractions`` (in [0, 1]), each a
+    space-separated list of names; a list field, each item; ``None`` passes (an option left
+    off).
+
+    Raises:
+        ValueError: naming every field out of range, with its range and value.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_ranges(SimpleNamespace(num_steps=0, gamma=1.5), positive="num_steps", fractions="gamma")
+        Traceback (most recent call last):
+        ...
+        ValueError: num_steps must be > 0, got 0; gamma must be in [0, 1], got 1.5
+    """
+    rules = (
+        (positive, "> 0", lambda v: v > 0),
+        (non_negative, ">= 0", lambda v: v >= 0),
+        (fractions, "in [0, 1]", lambda v: 0 <= v <= 1),
+    )
+    wrong = []
+    for names, shown, holds in rules:
+        for name in names.split():
+            value = getattr(args, name)
+            items = value if isinstance(value, list) else [value]
+            if not all(item is None or holds(item) for item in items):
+                wrong.append(
+                    f"{name} must be {shown}{' (each item)' if isinstance(value, list) else ''}, got {value!r}"
+                )
+    if wrong:
+        raise ValueError("; ".join(wrong))
+
+
 def start_run(args) -> tuple[np.random.Generator, Path]:
     """Threads, seeds and the run directory (with ``args.json``) for an agent's ``Args``."""
     torch.set_num_threads(args.threads)

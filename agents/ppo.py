@@ -26,6 +26,7 @@ from agents.common import (
     Checkpointer,
     RunLogger,
     RunningMeanStd,
+    check_ranges,
     command_line,
     env_rng_states,
     evaluate_and_log,
@@ -99,6 +100,20 @@ class Args:
     """mirror metrics to Weights & Biases"""
     threads: int = 1
     """torch threads (1 is fastest for small networks on CPU)"""
+
+    def __post_init__(self):
+        check_ranges(
+            self,
+            positive="total_timesteps num_envs num_steps num_minibatches update_epochs clip_coef max_grad_norm "
+            "target_kl hidden_sizes eval_episodes threads",
+            non_negative="learning_rate ent_coef vf_coef eval_every checkpoint_every",
+            fractions="gamma gae_lambda",
+        )
+        if self.num_minibatches > self.batch_size:
+            raise ValueError(
+                f"num_minibatches must be at most a rollout's {self.batch_size} steps (num_envs x num_steps), "
+                f"got {self.num_minibatches}"
+            )
 
     @property
     def batch_size(self) -> int:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from agents import ppo
-from agents.common import command_line
+from agents.common import check_ranges, command_line
 from sebn.runner.interface import Callbacks, TrainResult
 
 
@@ -34,6 +34,10 @@ class Args(ppo.Args):
     options: int = 3
     """call-and-return options: the last `options` observation entries are a one-hot option index, and each option has
     its own actor and critic"""
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_ranges(self, positive="options")
 
 
 class Options(nn.Module):

@@ -31,6 +31,7 @@ from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    check_ranges,
     command_line,
     env_rng_states,
     evaluate_and_log,
@@ -42,6 +43,8 @@ from agents.training_envs import TrainingEnvs
 from sebn.runner.interface import Callbacks, TrainResult
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+GRADIENT_PAPER = {"hidden_sizes": [256, 256, 256], "batch_size": 256, "gamma": 0.99, "alpha": 0.05, "autotune": False}
+"""The gradient-norm paper's SAC (its section 4.3): ``--preset gradient-paper``."""
 
 
 @dataclass
@@ -49,7 +52,8 @@ class Args:
     env_id: str = "Pendulum-v1"
     """the Gymnasium environment id (ignored when ``train`` gets ``make_env``)"""
     preset: Literal["none", "gradient-paper"] = "none"
-    """'gradient-paper': 3x256 layers, batch 256, gamma 0.99, fixed temperature 0.05"""
+    """'gradient-paper': 3x256 layers, batch 256, gamma 0.99, fixed temperature 0.05, for the fields left at their
+    defaults (a value given explicitly wins)"""
     seed: int = 1
     """seed of the experiment"""
     total_timesteps: int = 100_000
@@ -101,8 +105,17 @@ class Args:
 
     def __post_init__(self):
         if self.preset == "gradient-paper":
-            self.hidden_sizes, self.batch_size, self.gamma = [256, 256, 256], 256, 0.99
-            self.alpha, self.autotune = 0.05, False
+            defaults = Args()  # preset "none"
+            for name, value in GRADIENT_PAPER.items():
+                if getattr(self, name) == getattr(defaults, name):
+                    setattr(self, name, value)
+        check_ranges(
+            self,
+            positive="total_timesteps num_envs buffer_size batch_size policy_frequency target_network_frequency "
+            "hidden_sizes eval_episodes threads",
+            non_negative="learning_starts policy_lr q_lr alpha eval_every checkpoint_every",
+            fractions="gamma tau",
+        )
 
 
 class SoftQNetwork(nn.Module):

@@ -19,7 +19,7 @@ from typing import Any
 
 import tyro
 
-from agents.common import start_run
+from agents.common import check_ranges, start_run
 from sebn.core.network import SEBN
 from sebn.core.spec import load_spec
 from sebn.curricula.students import SimulatedStudent
@@ -48,6 +48,9 @@ class Args:
     """where args.json goes"""
     threads: int = 1
     """torch threads"""
+
+    def __post_init__(self):
+        check_ranges(self, positive="total_timesteps threads", non_negative="rate decay eval_every")
 
 
 def train(args: Args, make_env=None, callbacks: Callbacks | None = None) -> TrainResult:

@@ -35,6 +35,7 @@ from agents.common import (
     Checkpointer,
     ReplayBuffer,
     RunLogger,
+    check_ranges,
     command_line,
     env_rng_states,
     evaluate_and_log,
@@ -102,6 +103,16 @@ class Args:
     """mirror metrics to Weights & Biases"""
     threads: int = 1
     """torch threads (1 is fastest for small networks on CPU)"""
+
+    def __post_init__(self):
+        check_ranges(
+            self,
+            positive="total_timesteps num_envs buffer_size batch_size policy_frequency hidden_sizes "
+            "model_hidden_sizes eval_episodes threads",
+            non_negative="learning_starts learning_rate exploration_noise policy_noise noise_clip fork_weight "
+            "sys_threshold eval_every checkpoint_every",
+            fractions="gamma tau",
+        )
 
 
 class QNetwork(nn.Module):

@@ -215,6 +215,10 @@ def plan_run(
         agent_args["eval_every"] = max(steps // 5, 1)
     # an agent without checkpoints (the simulated student) takes no resume or checkpoint_every
     arguments = {**agent_args, **dict(agent_options or {}), **{k: v for k, v in standard.items() if k in fields}}
+    try:
+        agent.Args(**arguments)  # the agent's own range checks, before a run directory is written
+    except ValueError as error:
+        raise ExperimentError(f"{agent_name}: {error}") from None
     plan = RunPlan(spec, agent, run_dir, what, arguments, chosen, feeding, resume, None)
     config = directory.read_config()
     if config is not None:

@@ -2,12 +2,13 @@
 
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import gymnasium as gym
 import pytest
 import torch
 
-from agents.common import registered_env
+from agents.common import check_ranges, registered_env
 from sebn.runner.interface import ExperimentError
 
 
@@ -59,3 +60,13 @@ def test_an_unreadable_checkpoint_falls_back_to_the_one_before_it(tmp_path, caps
         (cut / "checkpoints" / name).write_bytes(b"\0" * 10)
     with pytest.raises(ExperimentError, match=r"latest.pt cannot be read .*previous.pt cannot be read .*Delete "):
         train(Args(total_timesteps=1000, run_dir=str(cut), resume=True, **common), make_env=make)
+
+
+def test_check_ranges_names_every_field_out_of_its_range_and_passes_none():
+    args = SimpleNamespace(n=0, rate=-1.0, sizes=[4, -2], gamma=1.0, kl=None)
+    with pytest.raises(ValueError) as error:
+        check_ranges(args, positive="n sizes kl", non_negative="rate", fractions="gamma")
+    assert (
+        str(error.value)
+        == "n must be > 0, got 0; sizes must be > 0 (each item), got [4, -2]; rate must be >= 0, got -1.0"
+    )

@@ -1,3 +1,5 @@
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -132,6 +134,20 @@ def test_gradient_paper_preset():
         0.05,
         False,
     )
+
+
+def test_an_explicit_value_wins_over_the_preset():
+    args = Args(preset="gradient-paper", batch_size=64, hidden_sizes=[32])
+    assert (args.hidden_sizes, args.batch_size, args.alpha) == ([32], 64, 0.05)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [("tau", 1.5, "tau must be in [0, 1], got 1.5"), ("batch_size", 0, "batch_size must be > 0, got 0")],
+)
+def test_values_out_of_range_are_refused(field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Args(**{field: value})
 
 
 def test_refuses_discrete_actions(tmp_path):

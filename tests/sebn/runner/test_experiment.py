@@ -179,6 +179,22 @@ def test_bad_curriculum_options_stop_the_run_before_it_writes(tmp_path, options,
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    "domain, algo, options, message",
+    [
+        ("pointmaze", "ppo", {"num_steps": -3}, "ppo: num_steps must be > 0, got -3"),
+        ("pointmaze", "sac", {"gamma": 1.5}, "sac: gamma must be in [0, 1], got 1.5"),
+        ("bipedalwalker", "td3_fork", {"hidden_sizes": [64, 0]}, "td3_fork: hidden_sizes must be > 0 (each item)"),
+        ("student_doorkey", None, {"rate": -0.1}, "student: rate must be >= 0, got -0.1"),
+    ],
+)
+def test_agent_options_out_of_range_stop_the_run_before_it_writes(tmp_path, domain, algo, options, message):
+    with pytest.raises(ExperimentError) as error:
+        plan_run(domain, "uniform", steps=100, runs=tmp_path, agent_options=options, algo=algo)
+    assert message in str(error.value)
+    assert not list(tmp_path.iterdir())
+
+
 def test_plot_of_runs(tmp_path, capsys):
     small_run(tmp_path)
     out = tmp_path / "plot.png"
