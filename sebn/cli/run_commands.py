@@ -80,6 +80,7 @@ def sweep(args) -> int:
 
 
 def plot(args) -> int:
+    from sebn.core.records import RecordError
     from sebn.report.plots import plot_runs
     from sebn.runner.rundir import RunsError
 
@@ -87,13 +88,14 @@ def plot(args) -> int:
         raise UsageError(f"--ema must be in [0, 1), got {args.ema}")
     try:
         plot_runs([Path(r) for r in args.runs], Path(args.output), smoothing=args.ema)
-    except RunsError as err:
+    except (RunsError, RecordError) as err:  # a bad record names its file and line
         raise UsageError(str(err)) from None
     print(f"plot: {args.output}")
     return 0
 
 
 def report(args) -> int:
+    from sebn.core.records import RecordError
     from sebn.report.summary import one_seed_warning, write_report
     from sebn.runner.rundir import RunsError
 
@@ -103,7 +105,7 @@ def report(args) -> int:
         reports = write_report(
             [Path(r) for r in args.runs], Path(args.output), args.threshold, args.reference, args.ema, args.metric
         )
-    except RunsError as err:
+    except (RunsError, RecordError) as err:  # a bad record names its file and line
         raise UsageError(str(err)) from None
     for one_report in reports:
         single = [row.label for row in one_report.rows if row.runs == 1]

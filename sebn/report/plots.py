@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 
 from sebn.curricula.registry import CURRICULA
-from sebn.runner.rundir import RunDir, find_runs, run_label
+from sebn.runner.rundir import RunDir, RunsError, find_runs, run_label
 
 LABELLED_TASKS = 40  # more tasks than this: a heat map row each, no names
 COLOURS = {"env": "#9ecae1", "base": "#fdd0a2", "derived": "#fdae6b", "target": "#a1d99b"}
@@ -124,6 +124,8 @@ def read_evals(run_dir: Path, metric: str | None = None) -> tuple[np.ndarray, np
     if metric is None:
         metric = "success_rate" if rows and "eval/success_rate" in rows[0] else "episodic_return"
     metric = f"eval/{metric}"
+    if rows and metric not in rows[0]:
+        raise RunsError(f"{RunDir(run_dir).evals_path}: no column {metric} (it has {', '.join(rows[0])})")
     return np.array([float(r["step"]) for r in rows]), np.array([float(r[metric]) for r in rows]), metric
 
 

@@ -116,17 +116,22 @@ def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
         metric: ``"success_rate"`` or ``"episodic_return"``; by default the success rate
             when every final env reports it, else the return.
     """
-    final_json = RunDir(run_dir).read_final()
+    run = RunDir(run_dir)
+    final_json = run.read_final()
     if final_json is None:
         return None
-    config = RunDir(run_dir).read_config()
+    config = run.read_config()
+    if missing := [key for key in ("domain", "curriculum", "seed", "steps") if key not in config]:
+        raise RunsError(f"{run.config_path}: no {', '.join(missing)}")
     envs = {name: metrics for name, metrics in final_json.items() if isinstance(metrics, dict)}
     if metric is None:
         metric = "success_rate" if all("eval/success_rate" in m for m in envs.values()) else "episodic_return"
     metric = f"eval/{metric}"
-    try:
+    if unmeasured := [name for name, m in envs.items() if metric not in m]:
+        raise RunsError(f"{run_dir / 'final.json'}: no {metric} for {', '.join(unmeasured)}")
+    if run.evals_path.exists():
         steps, curve, _ = read_evals(run_dir, metric.removeprefix("eval/"))
-    except (RunsError, KeyError):  # no evaluations during training, or not of this metric
+    else:  # no evaluations during training
         steps, curve = np.zeros(0), np.zeros(0)
     return RunSummary(
         domain=config["domain"],

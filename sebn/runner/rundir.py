@@ -98,7 +98,7 @@ class RunDir:
     # --- config and outcome ------------------------------------------------------------
 
     def read_config(self) -> dict[str, Any] | None:
-        return json.loads(self.config_path.read_text()) if self.config_path.exists() else None
+        return _read_json(self.config_path) if self.config_path.exists() else None
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,7 @@ class RunDir:
     def read_final(self) -> dict[str, Any] | None:
         """``final.json``, or ``None`` for a run not finished."""
         path = self.path / "final.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return _read_json(path) if path.exists() else None
 
     def write_final(self, final: Mapping[str, Any]) -> None:
         write_json(self.path / "final.json", dict(final))
@@ -132,12 +132,25 @@ class RunDir:
         """The rows of ``evals.csv``, by column name.
 
         Raises:
-            RunsError: the run has no evaluations yet.
+            RunsError: the run has no evaluations yet, or a row (other than a torn last one,
+                from a killed writer) is not a number under each column of the header.
         """
-        if not self.evals_path.exists():
+        path = self.evals_path
+        if not path.exists():
             raise RunsError(f"{self.path} has no evaluations yet (evals.csv)")
-        with self.evals_path.open(newline="") as f:
-            return list(csv.DictReader(f))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        if lines and not text.endswith("\n"):
+            lines = lines[:-1]
+        rows = list(csv.reader(lines))  # one row per line, so a row's index is its line
+        if not rows or not rows[0] or rows[0][0] != "step":
+            raise RunsError(f"{path}:1: expected a header step,<metric>,..., got {lines[0] if lines else 'nothing'!r}")
+        header, records = rows[0], []
+        for number, row in enumerate(rows[1:], start=2):
+            if len(row) != len(header) or not all(_is_number(value) for value in row):
+                raise RunsError(f"{path}:{number}: expected {len(header)} numbers, got {lines[number - 1]!r}")
+            records.append(dict(zip(header, row)))
+        return records
 
     def append_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         new = not self.evals_path.exists()
@@ -226,6 +239,27 @@ def _git_commit() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A run's JSON file; :class:`RunsError` naming it when it is not a JSON object."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise RunsError(f"{path}: cannot read: {err}") from None
+    except json.JSONDecodeError as err:
+        raise RunsError(f"{path}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
+    if not isinstance(value, dict):
+        raise RunsError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _keep_first(path: Path, n: int) -> None:
