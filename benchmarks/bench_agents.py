@@ -29,6 +29,7 @@ import torch
 
 from agents import ppo, sac, td3_fork
 from benchmarks import agent_runs
+from sebn.cli.arguments import positive_int
 from sebn.runner.interface import Callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("throughput", "curves", "bipedal", "overhead"), help="run one part")
     parser.add_argument("--quick", action="store_true", help="small budgets; print only")
-    parser.add_argument("--bipedal-steps", type=int, default=100_000, help="steps per seed for --only bipedal")
+    parser.add_argument("--bipedal-steps", type=positive_int, default=100_000, help="steps per seed for --only bipedal")
     parser.add_argument(
         "--pairs", default="", help="throughput: only the rows whose name starts with this (print only)"
     )

@@ -20,6 +20,7 @@ import torch  # noqa: E402
 
 from benchmarks.bench_inference import theta_for  # noqa: E402
 from benchmarks.markdown import ROOT, spread, write_section  # noqa: E402
+from sebn.cli.arguments import positive_int
 from sebn.core.network import SEBN  # noqa: E402
 from sebn.core.search import predictions, sample_search  # noqa: E402
 from sebn.core.spec import load_spec  # noqa: E402
@@ -141,8 +142,8 @@ def search_recall(seeds: int, n_env: int, heuristic: str, sharpness: float) -> l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, short budgets; print only")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=positive_int, default=10)
+    parser.add_argument("--workers", type=positive_int, default=2)
     args = parser.parse_args()
     seeds = 2 if args.quick else args.seeds
     jobs = [

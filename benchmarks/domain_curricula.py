@@ -32,6 +32,7 @@ import numpy as np
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_runs, finished_sweep
+from sebn.cli.arguments import positive_int
 from sebn.report.plots import EVAL_METRICS, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.domains import load_domain
@@ -101,12 +102,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("domain", choices=("bipedalwalker", "robosuite_door", "doorkey"))
     parser.add_argument("--curricula", default="sebn,uniform,anti,target")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=100_000, help="env steps per run")
+    parser.add_argument("--seeds", type=positive_int, default=3)
+    parser.add_argument("--steps", type=positive_int, default=100_000, help="env steps per run")
     parser.add_argument(
-        "--generation-size", type=int, help="episodes per SEBN generation (default: the curriculum's 100)"
+        "--generation-size", type=positive_int, help="episodes per SEBN generation (default: the curriculum's 100)"
     )
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument("--algo", help="the student (default: the domain's own, the paper's)")
     parser.add_argument("--runs", help="default: runs/bench-<domain>[-<algo>] (another budget needs its own)")
     parser.add_argument("--quick", action="store_true", help="2 seeds x 3k steps into a scratch directory; print only")

@@ -28,6 +28,7 @@ import numpy as np
 from benchmarks.markdown import ROOT, report_table, write_section
 from benchmarks.runs import finished_sweep
 from domains.doorkey import TARGETS
+from sebn.cli.arguments import positive_int
 from sebn.curricula.registry import curricula_for
 from sebn.report.plots import plot_runs
 from sebn.report.summary import iqm, read_run, stratified_interval, summarise
@@ -121,11 +122,11 @@ def outcome_table(label_dirs: list[Path]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=300_000, help="env steps per run")
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--steps", type=positive_int, default=300_000, help="env steps per run")
+    parser.add_argument("--seeds", type=positive_int, default=10)
     parser.add_argument("--curricula", default=",".join(curricula_for(has_spec=True)))
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--eval-episodes", type=int, default=agent_options(1)["eval_episodes"])
+    parser.add_argument("--workers", type=positive_int, default=2)
+    parser.add_argument("--eval-episodes", type=positive_int, default=agent_options(1)["eval_episodes"])
     parser.add_argument(
         "--domain", choices=tuple(RUNS), default="doorkey", help="doorkey_sizes: the room's size is an env variable"
     )

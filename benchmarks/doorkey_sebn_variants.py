@@ -27,6 +27,7 @@ from benchmarks.doorkey_curricula import RUNS, VERSION, agent_options
 from benchmarks.markdown import ROOT, publish, report_table, spread
 from benchmarks.runs import finished_sweep
 from benchmarks.sebn_weightings import ingredients_table
+from sebn.cli.arguments import positive_int
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir
 
@@ -58,9 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--study", choices=tuple(STUDIES), default="steadiness")
     parser.add_argument("--variants", help="curriculum labels (default: the study's)")
-    parser.add_argument("--steps", type=int, default=300_000)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steps", type=positive_int, default=300_000)
+    parser.add_argument("--seeds", type=positive_int, default=10)
+    parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds x 20k steps into a scratch directory; print only")
     args = parser.parse_args()
     title, default_variants = STUDIES[args.study]

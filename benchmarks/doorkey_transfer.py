@@ -26,6 +26,7 @@ from agents.ppo_options import option_networks
 from benchmarks.doorkey_curricula import RUNS, VERSION
 from benchmarks.markdown import ROOT, publish
 from domains.doorkey import TRANSFER_SIZES, make_env
+from sebn.cli.arguments import positive_int
 from sebn.runner.rundir import RunDir, find_runs
 
 STAGES = ("success", "key", "door", "goal")
@@ -79,7 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--domain", choices=tuple(TRAINED), default="doorkey", help="whose finished runs")
     parser.add_argument("--runs", help="relative to the repository (default: the domain's benchmark runs)")
-    parser.add_argument("--episodes", type=int, default=100, help="episodes per run and room size")
+    parser.add_argument("--episodes", type=positive_int, default=100, help="episodes per run and room size")
     parser.add_argument("--quick", action="store_true", help="print only")
     args = parser.parse_args()
     default_runs = f"runs/{RUNS[args.domain]}/{args.domain}"

@@ -36,6 +36,7 @@ import torch
 
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_runs, finished_sweep
+from sebn.cli.arguments import non_negative_int, positive_int
 from sebn.report.plots import DIFFICULTIES, EVAL_METRICS, applied_records, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir, find_runs
@@ -132,14 +133,18 @@ def teacher_updates(run_dir: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=20_000, help="env steps per PointMaze UMaze run")
-    parser.add_argument("--medium-steps", type=int, help="env steps per PointMaze Medium run (default: --steps)")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=positive_int, default=20_000, help="env steps per PointMaze UMaze run")
     parser.add_argument(
-        "--others-steps", type=int, default=10_000, help="env steps per AdroitHandRelocate / AntMaze run"
+        "--medium-steps", type=positive_int, help="env steps per PointMaze Medium run (default: --steps)"
     )
-    parser.add_argument("--others-seeds", type=int, default=2, help="0 leaves AdroitHandRelocate and AntMaze out")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=positive_int, default=5)
+    parser.add_argument(
+        "--others-steps", type=positive_int, default=10_000, help="env steps per AdroitHandRelocate / AntMaze run"
+    )
+    parser.add_argument(
+        "--others-seeds", type=non_negative_int, default=2, help="0 leaves AdroitHandRelocate and AntMaze out"
+    )
+    parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument(
         "--domains",
         help="comma-separated subset to run now (default: all); the section is written once all have finished, so "

@@ -13,6 +13,7 @@ import time
 
 from agents import sac
 from domains.pointmaze import MazeTaskEnv
+from sebn.cli.arguments import non_negative_int, positive_int
 
 
 def train_once(job: tuple[str, int, int]) -> str:
@@ -36,8 +37,8 @@ def train_once(job: tuple[str, int, int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=positive_int, default=20_000)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     args = parser.parse_args()
     jobs = [(env_id, args.steps, args.seed) for env_id in ("PointMaze_UMaze-v3", "PointMaze_UMazeDense-v3")]
     with mp.get_context("spawn").Pool(2) as pool:

@@ -35,6 +35,7 @@ import numpy as np
 from minigrid.wrappers import ImgObsWrapper
 
 from benchmarks.markdown import ROOT, publish
+from sebn.cli.arguments import positive_int
 from sebn.report.summary import iqm, probability_of_improvement, stratified_interval
 
 CURRICULA = ("sebn", "uniform", "target")
@@ -226,11 +227,11 @@ def settings_check(settings: str, size: int, steps: int, seed: int = 0) -> list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--eval-every", type=int, default=100_000)
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steps", type=positive_int, default=1_000_000)
+    parser.add_argument("--seeds", type=positive_int, default=5)
+    parser.add_argument("--eval-every", type=positive_int, default=100_000)
+    parser.add_argument("--eval-episodes", type=positive_int, default=10)
+    parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument("--quick", action="store_true", help="1 seed x 20k steps into a scratch directory; print only")
     parser.add_argument(
         "--settings-check", action="store_true", help="the Zoo's PPO settings and ours alone in single rooms"

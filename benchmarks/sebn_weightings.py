@@ -23,6 +23,7 @@ import numpy as np
 
 from benchmarks.markdown import ROOT, publish, report_table
 from benchmarks.runs import finished_sweep
+from sebn.cli.arguments import positive_int
 from sebn.report.summary import probability_of_improvement, read_run, steps_to, stratified_interval, summarise
 from sebn.runner.rundir import RunDir, find_runs
 
@@ -87,8 +88,8 @@ def sooner_table(runs: Path, domain: str, labels: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(VARIANTS), help="curriculum labels")
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=positive_int, default=10)
+    parser.add_argument("--workers", type=positive_int, default=2)
     parser.add_argument("--quick", action="store_true", help="2 seeds into a scratch directory; print only")
     args = parser.parse_args()
     runs = ROOT / "runs" / ("bench-weightings-quick" if args.quick else "bench-weightings")

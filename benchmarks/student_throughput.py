@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.markdown import publish
+from sebn.cli.arguments import positive_int
 
 CASES = {
     "bipedalwalker:ppo": 30_000,
@@ -61,7 +62,7 @@ def steps_per_second(domain: str, algo: str, steps: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", default=",".join(CASES), help="domain:student pairs, comma-separated")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=positive_int, default=2)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     cases = args.cases.split(",")

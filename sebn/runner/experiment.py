@@ -162,6 +162,8 @@ def plan_run(
         raise ExperimentError(f"domain {domain} takes the curricula {', '.join(spec.curricula)}, not '{curriculum}'")
     agent_name, agent_args = spec.student(algo)
     check_agent_options(agent_name, agent_options or {})
+    if steps is not None and steps < 1:
+        raise ExperimentError(f"steps must be at least 1 (or None: the domain's {spec.default_steps:,}), got {steps}")
     steps = steps or spec.default_steps
     options = dict(curriculum_options or {})
     feeder_defaults = entry(curriculum).feeder

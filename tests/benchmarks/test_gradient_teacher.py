@@ -58,3 +58,12 @@ def test_finished_count_counts_finished_runs_and_a_domain_not_yet_started_as_non
 )
 def test_a_runs_directory_names_its_own_section(runs, tag):
     assert section_tag(runs) == tag
+
+
+@pytest.mark.parametrize("flag", [["--steps", "0"], ["--seeds", "-1"], ["--others-seeds", "x"]])
+def test_a_bad_budget_is_refused_with_what_is_allowed(monkeypatch, capsys, flag):
+    monkeypatch.setattr(sys, "argv", ["gradient_teacher", *flag])
+    with pytest.raises(SystemExit):
+        main()
+    error = capsys.readouterr().err
+    assert f"argument {flag[0]}: expected a " in error and "integer" in error

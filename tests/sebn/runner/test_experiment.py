@@ -195,6 +195,11 @@ def test_agent_options_out_of_range_stop_the_run_before_it_writes(tmp_path, doma
     assert not list(tmp_path.iterdir())
 
 
+def test_a_budget_of_no_steps_is_refused_not_replaced_by_the_default(tmp_path):
+    with pytest.raises(ExperimentError, match="steps must be at least 1"):
+        plan_run("student_doorkey", "uniform", steps=0, runs=tmp_path)
+
+
 def test_plot_of_runs(tmp_path, capsys):
     small_run(tmp_path)
     out = tmp_path / "plot.png"
