@@ -83,6 +83,8 @@ class CurriculumWrapper(gym.Wrapper):
         outcomes: Callable[[Mapping[str, Any], float], Mapping[str, int]] | None = None,
     ):
         super().__init__(env)
+        if index < 0:
+            raise ValueError(f"index is the env's place in its vector env (0 for a single env), got {index}")
         self.index, self.apply_task, self.outcomes = index, apply_task, outcomes or default_outcomes
         self.queue: deque[tuple[int, Task]] = deque()
         self.current: tuple[int, Task] | None = None
@@ -123,6 +125,16 @@ class CurriculumWrapper(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+def _call_each(envs, method: str, *args: Any) -> list[Any]:
+    """``method(*args)`` of each env of ``envs`` (a wrapped env, a Gymnasium vector env or
+    Stable-Baselines3's VecEnv), through its wrappers; the results in env order."""
+    if isinstance(envs, gym.vector.VectorEnv):
+        return list(envs.call(method, *args))
+    if hasattr(envs, "env_method"):  # Stable-Baselines3's VecEnv
+        return list(envs.env_method(method, *args))
+    return [envs.get_wrapper_attr(method)(*args)]
+
+
 def default_outcomes(info: Mapping[str, Any], episode_return: float) -> dict[str, int]:
     """``info["targets"]``, else ``{"success": info["is_success"]}`` (Gymnasium-Robotics,
     SB3's convention), else ``{"success": return > 0}`` (MiniGrid pays only on success)."""
@@ -145,6 +157,10 @@ class TaskSupply:
     """
 
     def __init__(self, curriculum: BaseCurriculum, num_envs: int, on_finished: Callable[[Episode], None] | None = None):
+        if not isinstance(curriculum, BaseCurriculum):
+            raise TypeError(f"curriculum must be one of sebn.curricula's curricula, got {type(curriculum).__name__}")
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.curriculum, self.num_envs, self.on_finished = curriculum, num_envs, on_finished
         self.out: dict[int, list[tuple[int, Task]]] = {i: [] for i in range(num_envs)}
         self.returned: deque[tuple[int, Task]] = deque()  # handed out before a resume: handed out again first
@@ -186,7 +202,21 @@ class TaskSupply:
 
     def attach(self, envs: gym.Env | gym.vector.VectorEnv) -> None:
         """Give a wrapped env, or every env of a vector env, its first tasks (before its
-        first reset)."""
+        first reset).
+
+        Raises:
+            ValueError: ``envs`` are not ``num_envs`` envs wrapped in
+                :class:`CurriculumWrapper` with the indices ``0..num_envs - 1``.
+        """
+        count = getattr(envs, "num_envs", 1)
+        wrapped = all(_call_each(envs, "has_wrapper_attr", "give_tasks"))
+        indices = sorted(_call_each(envs, "get_wrapper_attr", "index")) if wrapped else None
+        if count != self.num_envs or indices != list(range(self.num_envs)):
+            raise ValueError(
+                f"the supply feeds {self.num_envs} envs, each wrapped in CurriculumWrapper(env, index=i) with i its "
+                f"place in the vector env; got {count} env(s), "
+                + (f"with the indices {indices}" if wrapped else "not all of them wrapped")
+            )
         self._give(envs, self.top_up())
 
     def after_step(self, envs: gym.Env | gym.vector.VectorEnv, infos: Mapping[str, Any]) -> list[Episode]:
@@ -209,14 +239,8 @@ class TaskSupply:
         return episodes
 
     def _give(self, envs, offer: Mapping[int, list]) -> None:
-        if not offer:
-            return
-        if isinstance(envs, gym.vector.VectorEnv):
-            envs.call("give_tasks", offer)
-        elif hasattr(envs, "env_method"):  # Stable-Baselines3's VecEnv
-            envs.env_method("give_tasks", offer)
-        else:
-            envs.get_wrapper_attr("give_tasks")(offer)
+        if offer:
+            _call_each(envs, "give_tasks", offer)
 
     # --- Stable-Baselines3 ---------------------------------------------------------------
 

@@ -4,6 +4,7 @@ Gymnasium's vector envs and Stable-Baselines3's, and across a resume of the supp
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import gymnasium as gym
@@ -122,6 +123,30 @@ def test_a_report_of_a_task_the_env_does_not_hold_is_refused():
 def test_an_env_reset_without_tasks_says_what_to_do():
     with pytest.raises(RuntimeError, match="was reset without a task: give it tasks first"):
         wrapped(0).reset(seed=0)
+
+
+@pytest.mark.parametrize(
+    "envs, message",
+    [
+        (lambda: gym.vector.SyncVectorEnv([lambda i=i: wrapped(i) for i in range(3)]), "got 3 env"),
+        (lambda: gym.vector.SyncVectorEnv([lambda: wrapped(0), lambda: wrapped(0)]), "with the indices [0, 0]"),
+        (lambda: gym.vector.SyncVectorEnv([lambda: wrapped(0), TaskLengthEnv]), "not all of them wrapped"),
+    ],
+)
+def test_attaching_envs_the_supply_was_not_made_for_says_what_it_needs(envs, message):
+    supply = TaskSupply(LengthCurriculum(), num_envs=2)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        supply.attach(envs())
+    assert supply.curriculum.issued == 0  # nothing handed out
+
+
+def test_a_supply_and_a_wrapper_refuse_what_they_cannot_feed():
+    with pytest.raises(TypeError, match="curriculum must be one of sebn.curricula's curricula, got list"):
+        TaskSupply([{"length": 3}], num_envs=1)
+    with pytest.raises(ValueError, match="num_envs must be at least 1, got 0"):
+        TaskSupply(LengthCurriculum(), num_envs=0)
+    with pytest.raises(ValueError, match="index is the env's place in its vector env"):
+        wrapped(-1)
 
 
 def test_outcomes_from_targets_is_success_or_the_return():
