@@ -148,9 +148,11 @@ class CurriculumFeeder(Callbacks):
         self.updates += 1
         if not self.gradients:
             return
-        for running in [*self.running.values(), *self.closing]:
-            if running.stepped:
-                running.stats.add(modules)
+        credited = [running.stats for running in [*self.running.values(), *self.closing] if running.stepped]
+        if credited:
+            gradients = credited[0].read(modules)  # the same gradients for every episode credited
+            for stats in credited:
+                stats.add_read(gradients)
 
     def on_eval(self, step: int, metrics: Mapping[str, float]) -> None:
         """Evaluations do not concern the curriculum."""

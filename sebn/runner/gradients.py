@@ -51,16 +51,27 @@ class GradientStats:
         self.sums: dict[str, torch.Tensor] = {}
 
     def add(self, modules: Mapping[str, nn.Module]) -> None:
-        """Count one update: the gradients now in ``modules``, copied (the optimiser
-        overwrites them in place at the next ``zero_grad``/``backward``)."""
+        """Count one update: the gradients now in ``modules``."""
+        self.add_read(self.read(modules))
+
+    def read(self, modules: Mapping[str, nn.Module]) -> dict[str, tuple[torch.Tensor, float]]:
+        """The chosen gradients now in ``modules``, each flattened into a copy (the
+        optimiser overwrites them in place at the next ``zero_grad``/``backward``), with its
+        norm: read once per update, :meth:`add_read` to every episode it counts for."""
+        read = {}
         for name in self.names:
             if name not in modules:
                 continue
             grads = [p.grad.detach().reshape(-1) for p in self._parameters(modules[name]) if p.grad is not None]
-            if not grads:
-                continue
-            flat = torch.cat(grads).to(torch.float64)  # a new tensor: never a view of .grad
-            self.norm_sum += float(flat.norm())
+            if grads:
+                flat = torch.cat(grads).to(torch.float64)  # a new tensor: never a view of .grad
+                read[name] = (flat, float(flat.norm()))
+        return read
+
+    def add_read(self, gradients: Mapping[str, tuple[torch.Tensor, float]]) -> None:
+        """Count one update from what :meth:`read` gave."""
+        for name, (flat, norm) in gradients.items():
+            self.norm_sum += norm
             self.updates += 1
             self.sums[name] = self.sums[name] + flat if name in self.sums else flat
 
