@@ -102,10 +102,10 @@ class MazeTaskEnv(SuccessTaskEnv):
         """The free cell a task part stands for (see the module docstring); never raises
         for a number or a pair of numbers."""
         value = np.asarray(part)
+        if not np.issubdtype(value.dtype, np.number) or value.shape not in ((), (2,)):
+            raise ValueError(f"a start or goal is a number or a pair of numbers, got {part!r}")
         if value.ndim == 0:
             return self.free[int(value) % len(self.free)].tolist()
-        if value.shape != (2,):
-            raise ValueError(f"a start or goal is a number or a pair of numbers, got {part!r}")
         if np.issubdtype(value.dtype, np.integer):
             point = value.astype(float)
         else:

@@ -51,6 +51,12 @@ def test_unit_square_and_index_forms(umaze):
     assert umaze.cell([2, 1]) in ([1, 1], [3, 1])  # a wall cell given directly
 
 
+@pytest.mark.parametrize("part", ["abc", None, [1, 2, 3], [[1, 2]], {"row": 1}, ["1", "2"]])
+def test_a_part_that_is_not_a_number_or_a_pair_is_named(umaze, part):
+    with pytest.raises(ValueError, match="a start or goal is a number or a pair of numbers, got"):
+        umaze.reset(seed=0, options={"task": {"start": part, "goal": [1, 1]}})
+
+
 @pytest.mark.parametrize("maze", ["umaze", "medium"])
 def test_path_lengths_are_shortest_paths_round_the_walls(maze):
     env = MazeTaskEnv(MAZES[maze])
