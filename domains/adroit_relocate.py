@@ -6,7 +6,8 @@ A task is ``{"object": [x, y], "target": [x, y, z], "hand": [30 values in -1..1]
 (``reset_model``: object x in [-0.15, 0.15], y in [-0.15, 0.3]; target x, y in
 [-0.2, 0.2], z in [0.15, 0.35]); values outside are clipped into them. ``hand`` perturbs the
 hand's 30 joints from their initial pose by ``hand_scale`` times each joint's half-range,
-clipped to the joint limits. All of it goes through ``reset(options={"initial_state_dict":
+clipped to the joint limits; a part of another length, or a key besides these three, is
+refused (never broadcast or ignored). All of it goes through ``reset(options={"initial_state_dict":
 {qpos, qvel, obj_pos, target_pos}})``, the only options the env reads (the original
 gradient-norm code passed others, which the env silently ignored). ``info["state"]``
 reports what was applied and the ball-to-target distance (the paper's Figure 7). Success
@@ -72,17 +73,32 @@ class RelocateTaskEnv(SuccessTaskEnv):
             }
         )
 
+    def part(self, task: Mapping[str, Any], name: str) -> np.ndarray:
+        """A task's ``object``, ``target`` or ``hand`` as numbers of its shape (NaN as 0).
+
+        Raises:
+            ValueError: naming the part, when it is not that many numbers.
+        """
+        size = self.task_space[name].shape[0]
+        try:
+            value = np.asarray(task[name], dtype=float)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or value.shape != (size,):
+            raise ValueError(f"a relocate task's {name} is {size} numbers, got {task[name]!r}")
+        return np.nan_to_num(value)
+
     def initial_state(self, task: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The ``initial_state_dict`` a task stands for (values clipped into range)."""
         inner = self.relocate_env
         qpos = inner.init_qpos.copy()
-        hand = np.clip(np.nan_to_num(np.asarray(task.get("hand", np.zeros(HAND_JOINTS)), dtype=float)), -1, 1)
+        hand = np.clip(self.part(task, "hand"), -1, 1) if "hand" in task else np.zeros(HAND_JOINTS)
         half_range = (self.hand_high - self.hand_low) / 2
         qpos[:HAND_JOINTS] = np.clip(
             qpos[:HAND_JOINTS] + hand * self.hand_scale * half_range, self.hand_low, self.hand_high
         )
-        obj = np.clip(np.nan_to_num(np.asarray(task["object"], dtype=float)), OBJECT_LOW, OBJECT_HIGH)
-        target = np.clip(np.nan_to_num(np.asarray(task["target"], dtype=float)), TARGET_LOW, TARGET_HIGH)
+        obj = np.clip(self.part(task, "object"), OBJECT_LOW, OBJECT_HIGH)
+        target = np.clip(self.part(task, "target"), TARGET_LOW, TARGET_HIGH)
         return {
             "qpos": qpos,
             "qvel": np.zeros_like(inner.init_qvel),
@@ -97,9 +113,9 @@ class RelocateTaskEnv(SuccessTaskEnv):
         if task is None:  # the env's own random object and target
             obs, info = self.env.reset()
         else:
-            missing = {"object", "target"} - set(task)
-            if missing:
-                raise ValueError(f"a relocate task needs object and target, got {task}")
+            missing, unknown = {"object", "target"} - set(task), set(task) - set(self.task_space.spaces)
+            if missing or unknown:
+                raise ValueError(f"a relocate task has object and target, and may have hand; got {task}")
             obs, info = self.env.reset(options={"initial_state_dict": self.initial_state(task)})
         state = self.relocate_env.get_env_state()
         self.applied = {

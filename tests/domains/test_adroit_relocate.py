@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -38,6 +40,21 @@ def test_out_of_range_outputs_are_clipped_not_refused(env):
     assert info["state"]["obj_pos"] == pytest.approx([0.15, 0.0, OBJECT_HEIGHT])  # NaN reads as 0
     assert info["state"]["target_pos"] == pytest.approx([-0.2, 0.2, 0.15])
     assert (env.relocate_env.data.qpos[:HAND_JOINTS] <= env.hand_high + 1e-12).all()
+
+
+@pytest.mark.parametrize(
+    "task, message",
+    [
+        ({"object": [0.1], "target": [0.0, 0.1, 0.2]}, "a relocate task's object is 2 numbers, got [0.1]"),
+        ({"object": "x", "target": [0.0, 0.1, 0.2]}, "a relocate task's object is 2 numbers, got 'x'"),
+        ({"object": [0.1, 0.0], "target": [0.0, 0.1, 0.2], "hand": [0.0] * 3}, "hand is 30 numbers"),
+        ({"object": [0.1, 0.0]}, "a relocate task has object and target, and may have hand"),
+        ({"object": [0.1, 0.0], "target": [0.0, 0.1, 0.2], "ball": 1}, "and may have hand; got"),
+    ],
+)
+def test_a_task_the_env_cannot_apply_is_refused_not_ignored(env, task, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        env.reset(seed=0, options={"task": task})
 
 
 def test_episode_end_reports_the_target(env):
