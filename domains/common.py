@@ -11,8 +11,9 @@ import numpy as np
 
 def check_levels(task: Mapping[str, Any], tops: Mapping[str, int], domain: str) -> dict[str, Any]:
     """A single-target spec domain's task as a plain dict: each variable of ``tops`` an
-    integer level in ``0..top``; a ``target`` key, if any, must be ``goalreached`` (and is
-    kept, so the env echoes what it was given).
+    integer level in ``0..top``, and no other key (an env must not ignore part of its task);
+    a ``target`` key, if any, must be ``goalreached`` (and is kept, so the env echoes what it
+    was given).
 
     Raises:
         ValueError: naming the domain and what is wrong.
@@ -20,6 +21,9 @@ def check_levels(task: Mapping[str, Any], tops: Mapping[str, int], domain: str) 
     missing = [name for name in tops if name not in task]
     if missing:
         raise ValueError(f"{domain} task {dict(task)} lacks {', '.join(missing)}")
+    unknown = [str(name) for name in task if name not in tops and name != "target"]
+    if unknown:
+        raise ValueError(f"{domain} task {dict(task)}: unknown {', '.join(unknown)}; it takes {', '.join(tops)}")
     if task.get("target", "goalreached") != "goalreached":
         raise ValueError(f"{domain} has the one target 'goalreached', not {task['target']!r}")
     clean = {}

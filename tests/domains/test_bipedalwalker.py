@@ -163,6 +163,7 @@ def test_tasks_are_the_specs_settings():
         ({"pit_gap": 3}, "pit_gap must be an integer in 0..2"),
         ({"stair_steps": 1.5}, "stair_steps must be"),
         ({"target": "jump"}, "one target"),
+        ({"stump_hieght": 1}, "unknown stump_hieght; it takes ground_roughness, "),
     ],
 )
 def test_bad_tasks_are_refused_clearly(walker, bad, message):
