@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import typing
 from collections.abc import Mapping
@@ -192,6 +193,12 @@ def plan_run(
     blocked = next((p for p in (Path(runs), *Path(runs).parents) if p.exists() and not p.is_dir()), None)
     if blocked is not None:
         raise ExperimentError(f"runs directory {runs}: {blocked} is a file, not a directory")
+    try:
+        Path(runs).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExperimentError(f"runs directory {runs}: cannot create it ({error.strerror})") from None
+    if not os.access(runs, os.W_OK | os.X_OK):
+        raise ExperimentError(f"runs directory {runs}: not writable")
     directory = RunDir.of(runs, domain, label, seed)
     run_dir = directory.path
     what = {

@@ -195,6 +195,12 @@ def test_agent_options_out_of_range_stop_the_run_before_it_writes(tmp_path, doma
     assert not list(tmp_path.iterdir())
 
 
+def test_a_runs_directory_that_cannot_be_made_is_named():
+    runs = "/proc/sebn-runs"  # procfs takes no new directories, even from root
+    with pytest.raises(ExperimentError, match=f"runs directory {runs}: cannot create it"):
+        plan_run("student_doorkey", "uniform", steps=10, runs=runs)
+
+
 def test_a_budget_of_no_steps_is_refused_not_replaced_by_the_default(tmp_path):
     with pytest.raises(ExperimentError, match="steps must be at least 1"):
         plan_run("student_doorkey", "uniform", steps=0, runs=tmp_path)
