@@ -22,6 +22,7 @@ from sebn.cli.arguments import (
     add_reward_option,
     add_run_options,
     curricula_list,
+    figure_file,
     non_negative_int,
     positive_float,
     positive_int,
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="draw the network: env, competency and target layers")
     show.add_argument("spec")
-    show.add_argument("-o", "--output", required=True, help="image file to write (.png, .svg, .pdf)")
+    show.add_argument("-o", "--output", type=figure_file, required=True, help="image file to write (.png, .svg, .pdf)")
     show.set_defaults(run=_later("spec_commands", "show"))
 
     simulate = commands.add_parser("simulate", help="draw rollouts from the model under a known theta")
@@ -137,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="learning curves and curriculum pictures of runs")
     plot.add_argument("runs", nargs="+", help="run directories, or directories holding them")
-    plot.add_argument("-o", "--output", required=True, help="image file to write")
+    plot.add_argument("-o", "--output", type=figure_file, required=True, help="image file to write (.png, .svg, .pdf)")
     plot.add_argument(
         "--ema",
         type=float,

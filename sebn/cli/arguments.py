@@ -43,6 +43,16 @@ positive_float = _at_least(float, "number", strict=True)
 non_negative_float = _at_least(float, "number", strict=False)
 
 
+def figure_file(text: str) -> str:
+    """An argparse type: a file name whose suffix is an image format matplotlib writes."""
+    from matplotlib.figure import Figure  # imported only when a command that draws is parsed
+
+    formats = sorted(Figure().canvas.get_supported_filetypes())
+    if Path(text).suffix.lstrip(".").lower() not in formats:
+        raise argparse.ArgumentTypeError(f"expected an image file (.{', .'.join(formats)}), got {text!r}")
+    return text
+
+
 def curricula_list(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:

@@ -90,6 +90,8 @@ def plot(args) -> int:
         plot_runs([Path(r) for r in args.runs], Path(args.output), smoothing=args.ema)
     except (RunsError, RecordError) as err:  # a bad record names its file and line
         raise UsageError(str(err)) from None
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
     print(f"plot: {args.output}")
     return 0
 
@@ -107,6 +109,8 @@ def report(args) -> int:
         )
     except (RunsError, RecordError) as err:  # a bad record names its file and line
         raise UsageError(str(err)) from None
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output} or the plots beside it: {err.strerror or err}") from None
     for one_report in reports:
         single = [row.label for row in one_report.rows if row.runs == 1]
         if single:

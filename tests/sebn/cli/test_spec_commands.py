@@ -161,6 +161,14 @@ def test_show_draws_a_png(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_show_and_plot_name_an_output_they_cannot_write(tmp_path, capsys):
+    assert main(["show", "specs/doorkey.sebn", "-o", "/proc/sebn/net.png"]) == 2
+    assert capsys.readouterr().err.startswith("sebn show: error: cannot write /proc/sebn/net.png:")
+    with pytest.raises(SystemExit):
+        main(["plot", str(tmp_path), "-o", str(tmp_path / "curves.txt")])
+    assert "argument -o/--output: expected an image file" in capsys.readouterr().err
+
+
 def test_check_imports_neither_torch_nor_networkx():
     probe = (
         "import sys; from sebn.cli import main; main(['check', 'specs/doorkey.sebn']); "
