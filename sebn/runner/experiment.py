@@ -23,6 +23,7 @@ from typing import Any
 
 from sebn.core.network import SEBN
 from sebn.core.spec import load_spec
+from sebn.curricula import registry
 from sebn.curricula.base import GymTaskSpace, Setting, TaskSpace
 from sebn.curricula.registry import build_curriculum as build_named
 from sebn.curricula.registry import entry
@@ -231,7 +232,11 @@ def plan_run(
     plan = RunPlan(spec, agent, run_dir, what, arguments, chosen, feeding, resume, None)
     config = directory.read_config()
     if config is not None:
-        differ = [f"{k} {config.get(k)!r} there, {v!r} asked" for k, v in what.items() if config.get(k) != v]
+        # an option spelt out at its default (the command line's flags) is the option left out (a sweep's)
+        defaults = registry.curriculum_options(curriculum)
+        there = {**config, "curriculum_options": {**defaults, **config.get("curriculum_options", {})}}
+        here = {**what, "curriculum_options": {**defaults, **what["curriculum_options"]}}
+        differ = [f"{k} {config.get(k)!r} there, {what[k]!r} asked" for k in what if there.get(k) != here[k]]
         if differ:
             raise ExperimentError(
                 f"{run_dir} holds a different run ({'; '.join(differ)}); choose another --runs directory"

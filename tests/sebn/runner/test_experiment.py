@@ -425,6 +425,13 @@ def test_run_directories_of_other_options_sit_side_by_side(tmp_path):
     assert len(read_jsonl(first / "generations.jsonl")) == 3 and len(read_jsonl(second / "generations.jsonl")) == 2
 
 
+def test_options_spelt_out_at_their_defaults_are_the_same_run(tmp_path):
+    spelt_out = {"generation_size": 100, "window": 1, "method": "mle"}  # as the command line's flags give them
+    first = run("student_doorkey", "sebn", steps=60, runs=tmp_path, curriculum_options=spelt_out, progress=False)
+    again = plan_run("student_doorkey", "sebn", steps=60, runs=tmp_path)  # a sweep leaves them out
+    assert again.run_dir == first and again.finished
+
+
 def test_a_tracked_run_mirrors_the_agents_and_the_curriculums_metrics_offline(tmp_path):
     command = [sys.executable, "-m", "sebn.cli", "run", "doorkey", "--runs", str(tmp_path), *FLAGS, "--track"]
     command[command.index("6144")] = "2048"
