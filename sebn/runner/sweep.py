@@ -258,7 +258,13 @@ def on_ray(address: str) -> Callable[[list[Job]], Iterable[tuple[int, Outcome]]]
 
     def submit(jobs: list[Job]) -> Iterable[tuple[int, Outcome]]:
         if not ray.is_initialized():
-            ray.init(address=None if address == "local" else address, include_dashboard=False)
+            try:
+                ray.init(address=None if address == "local" else address, include_dashboard=False)
+            except (ConnectionError, ValueError, RuntimeError) as error:
+                raise SweepError(
+                    f'--ray {address}: no Ray cluster there ({error}); give "auto" (a cluster started on this '
+                    'machine), "ray://host:10001" or "local"'
+                ) from None
         remote = ray.remote(num_cpus=1)(run_job)
         pending = {remote.remote(job): index for index, job in enumerate(jobs)}
         while pending:

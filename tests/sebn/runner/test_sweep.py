@@ -15,7 +15,7 @@ import pytest
 
 from sebn.cli import main
 from sebn.core.records import read_jsonl
-from sebn.runner.sweep import Job, Outcome, on_pool, sweep
+from sebn.runner.sweep import Job, Outcome, SweepError, on_pool, sweep
 
 GRID = {
     "domain": "student_doorkey",
@@ -31,6 +31,12 @@ TWO_BY_TWO = "sweep student_doorkey --curricula sebn,uniform --seeds 0-1 --steps
 
 def episodes(runs, label, seed):
     return read_jsonl(runs / "student_doorkey" / label / f"seed{seed}" / "episodes.jsonl")
+
+
+def test_a_ray_address_with_no_cluster_is_named(tmp_path):
+    pytest.importorskip("ray")
+    with pytest.raises(SweepError, match='--ray nonsense: no Ray cluster there .* give "auto"'):
+        sweep(**GRID, runs=tmp_path, ray_address="nonsense", progress=False)
 
 
 def test_pool_and_ray_give_identical_runs(tmp_path):
