@@ -37,6 +37,7 @@ import torch
 from benchmarks.markdown import ROOT, report_table, spread, write_section
 from benchmarks.runs import finished_runs, finished_sweep
 from sebn.cli.arguments import non_negative_int, positive_int
+from sebn.curricula.teacher import INITIAL_STD
 from sebn.report.plots import DIFFICULTIES, EVAL_METRICS, applied_records, plot_runs
 from sebn.report.summary import summarise
 from sebn.runner.rundir import RunDir, find_runs
@@ -196,14 +197,16 @@ def main() -> None:
     lines = [
         "## Gradient-norm teacher"
         + (f", {args.algo.upper()} student" if student else "")
+        + f", PointMaze at {plan['pointmaze'][0]:,} steps"
         + " (`benchmarks/gradient_teacher.py`)",
         "",
         f"Command: `.venv/bin/python -m benchmarks.gradient_teacher{student} --steps {args.steps} "
         + (f"--medium-steps {args.medium_steps} " if args.medium_steps else "")
-        + f"--seeds {args.seeds} --others-steps {args.others_steps} --others-seeds {args.others_seeds}{runs_option}`; "
-        f"{args.workers} at a time on "
-        f"the 2 cores. {STUDENTS[args.algo]}; the teacher: "
-        "batches of 16 decisions, 1 update each, rewards from the actor's gradients; `target` is no teacher (the env's "
+        + f"--seeds {args.seeds} --others-steps {args.others_steps} --others-seeds {args.others_seeds}{runs_option}` "
+        "(`--workers` and `--domains` share it over the cores). "
+        f"{STUDENTS[args.algo]}; the teacher: batches of 16 decisions, 1 update each, rewards from the actor's "
+        f"gradients, first draws close to uniform (pre-tanh standard deviation {INITIAL_STD}, since 2026-12); "
+        "`target` is no teacher (the env's "
         "own start distribution). Evaluation: 10 episodes on the env's own start distribution (position noise "
         "included), as many times per run as each heading says. Tables from `sebn report`: IQM over seeds with 95% "
         "stratified bootstrap intervals, and P(mean_norm teacher > curriculum).",
