@@ -108,9 +108,9 @@ class Args:
         check_ranges(
             self,
             positive="total_timesteps num_envs buffer_size batch_size policy_frequency hidden_sizes "
-            "model_hidden_sizes eval_episodes threads",
+            "model_hidden_sizes sys_threshold eval_episodes threads",
             non_negative="learning_starts learning_rate exploration_noise policy_noise noise_clip fork_weight "
-            "sys_threshold eval_every checkpoint_every",
+            "eval_every checkpoint_every",
             fractions="gamma tau",
         )
 
