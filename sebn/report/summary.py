@@ -128,7 +128,7 @@ def read_run(run_dir: Path, metric: str | None = None) -> RunSummary | None:
         metric = "success_rate" if all("eval/success_rate" in m for m in envs.values()) else "episodic_return"
     metric = f"eval/{metric}"
     if unmeasured := [name for name, m in envs.items() if metric not in m]:
-        raise RunsError(f"{run_dir / 'final.json'}: no {metric} for {', '.join(unmeasured)}")
+        raise RunsError(f"{run.final_path}: no {metric} for {', '.join(unmeasured)}")
     if run.evals_path.exists():
         steps, curve, _ = read_evals(run_dir, metric.removeprefix("eval/"))
     else:  # no evaluations during training

@@ -95,6 +95,10 @@ class RunDir:
     def evals_path(self) -> Path:
         return self.path / "evals.csv"
 
+    @property
+    def final_path(self) -> Path:
+        return self.path / "final.json"
+
     # --- config and outcome ------------------------------------------------------------
 
     def read_config(self) -> dict[str, Any] | None:
@@ -106,11 +110,10 @@ class RunDir:
 
     def read_final(self) -> dict[str, Any] | None:
         """``final.json``, or ``None`` for a run not finished."""
-        path = self.path / "final.json"
-        return _read_json(path) if path.exists() else None
+        return _read_json(self.final_path) if self.final_path.exists() else None
 
     def write_final(self, final: Mapping[str, Any]) -> None:
-        write_json(self.path / "final.json", dict(final))
+        write_json(self.final_path, dict(final))
 
     def record_failure(self, message: str, traceback: str) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
