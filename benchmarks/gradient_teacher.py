@@ -13,9 +13,9 @@ BENCHMARKS.md (one per student).
     .venv/bin/python -m benchmarks.gradient_teacher --quick      # 2 seeds x 3k steps, PointMaze UMaze only, print only
 
 Runs go to ``runs/bench-teacher`` (SAC) or ``runs/bench-teacher-<algo>``: an interrupted
-benchmark resumes, and completed runs are not redone; finished runs archived in the
-repository (:mod:`benchmarks.archive`) are restored first, and a domain's runs are archived
-once they have all finished. AdroitHandRelocate and AntMaze run
+benchmark resumes, and completed runs are not redone; runs archived in the repository
+(:mod:`benchmarks.archive`: finished ones, and stopped ones saved with their checkpoints)
+are restored first, and a domain's runs are archived once they have all finished. AdroitHandRelocate and AntMaze run
 with ``--others-steps`` and ``--others-seeds`` (smaller: they are slower per step;
 ``--others-seeds 0`` leaves them out). ``--domains`` runs a subset, so that two processes
 can share the runs directory, each with its own domains (never one domain in two
@@ -190,7 +190,7 @@ def main() -> None:
     if unknown := set(selected) - set(plan):
         parser.error(f"--domains: unknown {', '.join(sorted(unknown))}; allowed: {', '.join(plan)}")
     if not args.quick and (restored := restore(Path(args.runs))):
-        print(f"restored {len(restored)} finished run(s) from {ARCHIVE}")
+        print(f"restored {len(restored)} run(s) from {ARCHIVE}")
     for domain in selected:
         steps, seeds = plan[domain]
         finished_sweep(
