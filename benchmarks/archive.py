@@ -29,7 +29,6 @@ from benchmarks.markdown import ROOT
 from sebn.runner.rundir import RunDir
 
 ARCHIVE = ROOT / "benchmarks" / "archive"
-RECORDS = ("config.json", "args.json", "episodes.jsonl", "generations.jsonl", "evals.csv", "final.json")
 FINISHED, UNFINISHED = ".tar.xz", ".unfinished.tar.xz"
 
 
@@ -47,25 +46,27 @@ def save(runs: Path, archive: Path = ARCHIVE, unfinished: bool = False) -> list[
         run = RunDir(run_dir)
         finished = archive_of(runs, run_dir, archive)
         partial = archive_of(runs, run_dir, archive, UNFINISHED)
+        records = [run.config_path, run_dir / "args.json", run.episodes_path, run.generations_path]
+        records += [run.evals_path, run.final_path]
         if run.read_final() is not None:
             if not finished.exists():
-                _pack(run_dir, finished, [*RECORDS, "checkpoints/latest.pt"])
+                _pack(run_dir, finished, [*records, run.checkpoint])
                 saved.append(finished)
             partial.unlink(missing_ok=True)
         elif unfinished and run.has_checkpoint():
-            _pack(run_dir, partial, [*RECORDS, "checkpoints"])
+            _pack(run_dir, partial, [*records, run.checkpoint.parent])
             saved.append(partial)
     return saved
 
 
-def _pack(run: Path, target: Path, names: list[str]) -> None:
-    """``run``'s files and folders ``names`` (those it has) into ``target``, which is replaced whole."""
+def _pack(run: Path, target: Path, paths: list[Path]) -> None:
+    """The files and folders ``paths`` of ``run`` (those it has) into ``target``, which is replaced whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     writing = target.with_name(target.name + ".writing")
     with tarfile.open(writing, "w:xz") as tar:
-        for name in names:
-            if (run / name).exists():
-                tar.add(run / name, arcname=name)
+        for path in paths:
+            if path.exists():
+                tar.add(path, arcname=path.relative_to(run).as_posix())
     writing.replace(target)
 
 
