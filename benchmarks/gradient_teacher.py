@@ -43,7 +43,7 @@ from sebn.cli.arguments import non_negative_int, positive_int
 from sebn.curricula.teacher import INITIAL_STD
 from sebn.report.plots import DIFFICULTIES, EVAL_METRICS, applied_records, plot_runs
 from sebn.report.summary import summarise
-from sebn.runner.rundir import RunDir, find_runs
+from sebn.runner.rundir import RunDir
 
 CURRICULA = ("gradient-mean_norm", "gradient-sum_norm", "uniform", "target")
 MILESTONES = (0.5, 0.8)
@@ -80,6 +80,10 @@ def milestones(runs: Path) -> list[str]:
     """Env steps to each success milestone (IQM over seeds, 95% intervals; runs that never
     reach it count as their budget, shown ``>=``) and the teacher's updates per run."""
     reports = {m: {row.label: row for row in summarise([runs], threshold=m)[0].rows} for m in MILESTONES}
+    updates = defaultdict(list)  # of finished runs, as the report's: one still going would count its updates so far
+    for label, run in finished_runs(runs):
+        if label.startswith("gradient"):
+            updates[label].append(teacher_updates(run.path))
     header = [*(f"env steps to success {m:g} (runs reaching)" for m in MILESTONES), "teacher updates per run"]
     lines = ["| curriculum | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
     for label in reports[MILESTONES[0]]:
@@ -89,8 +93,7 @@ def milestones(runs: Path) -> list[str]:
             value, low, high = row.to_threshold
             reached = "" if row.reached == row.runs else ">="
             cells.append(f"{reached}{value:,.0f} [{low:,.0f}, {high:,.0f}] ({row.reached}/{row.runs})")
-        teacher = label.startswith("gradient")
-        cells.append(spread([teacher_updates(r) for r in find_runs([runs / label])], digits=0) if teacher else "-")
+        cells.append(spread(updates[label], digits=0) if label in updates else "-")
         lines.append(f"| {label} | {' | '.join(cells)} |")
     return lines
 

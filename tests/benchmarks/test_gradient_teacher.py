@@ -1,12 +1,41 @@
-"""The teacher benchmark's table of the chosen tasks' difficulty, on run directories whose
-episodes are known."""
+"""The teacher benchmark's tables (steps to a milestone, teacher updates, the chosen tasks'
+difficulty), on run directories whose records are known."""
 
 import sys
 
 import pytest
+import torch
 
-from benchmarks.gradient_teacher import difficulty, finished_count, main, section_tag
+from benchmarks.gradient_teacher import difficulty, finished_count, main, milestones, section_tag
+from sebn.runner.rundir import RunDir, run_label
 from tests.benchmarks.rundirs import cells, episode, write_run
+
+
+def write_teacher_run(runs, seed, successes, updates, finished=True):
+    """A mean_norm teacher run on PointMaze evaluated every 1,000 steps with these success
+    rates, whose last checkpoint counts ``updates`` teacher updates."""
+    options, steps = {"reward": "mean_norm"}, 1000 * len(successes)
+    write_run(runs, "gradient", seed, [episode(1, {}, False)], domain="pointmaze", options=options, finished=False)
+    run = RunDir.of(runs, "pointmaze", run_label({"curriculum": "gradient", "curriculum_options": options}), seed)
+    run.write_config({**run.read_config(), "steps": steps})
+    for step, success in enumerate(successes, 1):
+        run.append_eval(1000 * step, {"eval/success_rate": success, "eval/episodic_return": 0.0})
+    run.checkpoint.parent.mkdir()
+    torch.save({"callbacks": {"curriculum": {"updates": updates}}}, run.checkpoint)
+    if finished:
+        run.write_final({"global_step": steps, "default": {"eval/success_rate": successes[-1]}})
+
+
+def test_milestones_count_steps_to_success_and_updates_of_finished_runs_only(tmp_path):
+    write_teacher_run(tmp_path, 0, [0.2, 0.5, 0.9], updates=30)
+    write_teacher_run(tmp_path, 1, [0.6, 0.7, 0.7], updates=34)
+    write_teacher_run(tmp_path, 2, [0.0], updates=3, finished=False)  # still going: counted by nobody
+    row = cells(milestones(tmp_path / "pointmaze"), "gradient-mean_norm")
+    assert row["env steps to success 0.5 (runs reaching)"].endswith("(2/2)")
+    assert row["env steps to success 0.8 (runs reaching)"].startswith(">=") and row[
+        "env steps to success 0.8 (runs reaching)"
+    ].endswith("(1/2)")
+    assert row["teacher updates per run"] == "32 [30, 34]"
 
 
 def test_difficulty_takes_the_median_path_of_the_first_and_last_tenth_per_seed(tmp_path):
