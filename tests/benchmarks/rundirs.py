@@ -9,10 +9,13 @@ def episode(step, task, success, **extra):
     return {"step": step, "task": task, "targets": {"goal": int(success)}, "return": 0.0, "length": 1, **extra}
 
 
-def write_run(runs, curriculum, seed, episodes, generations=(), finished=True, domain="demo", options=None):
-    """A run of ``curriculum`` (with ``options``) with these episode records and generations'
-    task distributions; ``finished`` writes its ``final.json``."""
+def write_run(runs, curriculum, seed, episodes, generations=(), finished=True, domain="demo", options=None, steps=None):
+    """A run of ``curriculum`` (with ``options``; a budget of ``steps`` if given) with these
+    episode records and generations' task distributions; ``finished`` writes its
+    ``final.json``. Returns its :class:`RunDir`."""
     config = {"domain": domain, "curriculum": curriculum, "curriculum_options": options or {}, "seed": seed}
+    if steps is not None:
+        config["steps"] = steps
     run = RunDir.of(runs, domain, run_label(config), seed)
     run.write_config(config)
     with JsonlWriter(run.episodes_path) as out:
@@ -23,6 +26,7 @@ def write_run(runs, curriculum, seed, episodes, generations=(), finished=True, d
             out.write({"generation": 1, "p": list(p)})
     if finished:
         run.write_final({"global_step": episodes[-1]["step"]})
+    return run
 
 
 def cells(lines, label):

@@ -7,17 +7,23 @@ import pytest
 import torch
 
 from benchmarks.gradient_teacher import difficulty, finished_count, main, milestones, section_tag
-from sebn.runner.rundir import RunDir, run_label
 from tests.benchmarks.rundirs import cells, episode, write_run
 
 
 def write_teacher_run(runs, seed, successes, updates, finished=True):
     """A mean_norm teacher run on PointMaze evaluated every 1,000 steps with these success
     rates, whose last checkpoint counts ``updates`` teacher updates."""
-    options, steps = {"reward": "mean_norm"}, 1000 * len(successes)
-    write_run(runs, "gradient", seed, [episode(1, {}, False)], domain="pointmaze", options=options, finished=False)
-    run = RunDir.of(runs, "pointmaze", run_label({"curriculum": "gradient", "curriculum_options": options}), seed)
-    run.write_config({**run.read_config(), "steps": steps})
+    steps = 1000 * len(successes)
+    run = write_run(
+        runs,
+        "gradient",
+        seed,
+        [episode(1, {}, False)],
+        domain="pointmaze",
+        options={"reward": "mean_norm"},
+        finished=False,
+        steps=steps,
+    )
     for step, success in enumerate(successes, 1):
         run.append_eval(1000 * step, {"eval/success_rate": success, "eval/episodic_return": 0.0})
     run.checkpoint.parent.mkdir()

@@ -89,7 +89,7 @@ def kill_past_checkpoint(command: list[str], run_dir, ready=lambda saved: True) 
             if version != loaded_version:  # loading every poll took a tenth of the CPU the run needs
                 saved, loaded_version = torch.load(checkpoint, weights_only=True)["callbacks"], version
         except FileNotFoundError:  # none yet, or between the two renames of a save (Checkpointer.save)
-            saved = None
+            saved, loaded_version = None, None
         if saved is not None and ready(saved):
             recorded = len((run_dir / "episodes.jsonl").read_text().splitlines())
             if recorded > saved["delivered"] + 3:
