@@ -174,10 +174,10 @@ class DoorTaskEnv(gym.Env):
         return np.concatenate([np.ravel(observation[key]) for key in OBSERVATION_KEYS]).astype(np.float32)
 
 
-def make_env(index: int, task: Mapping[str, Any] | None = None) -> DoorTaskEnv:
+def make_env(index: int, task: Mapping[str, Any] | None = None, horizon: int = HORIZON) -> DoorTaskEnv:
     """Training env ``index`` (tasks come through reset options); ``-1``: the evaluation
     env on ``task`` (default: the hardest)."""
-    return DoorTaskEnv(task if index < 0 else None)
+    return DoorTaskEnv(task if index < 0 else None, horizon=horizon)
 
 
 def domain(name: str = "robosuite_door"):
