@@ -176,7 +176,7 @@ class DoorTaskEnv(gym.Env):
 
 def make_env(index: int, task: Mapping[str, Any] | None = None, horizon: int = HORIZON) -> DoorTaskEnv:
     """Training env ``index`` (tasks come through reset options); ``-1``: the evaluation
-    env on ``task`` (default: the hardest)."""
+    env on ``task`` (default: the hardest). Episodes run ``horizon`` steps."""
     return DoorTaskEnv(task if index < 0 else None, horizon=horizon)
 
 
