@@ -33,7 +33,7 @@ run: $(STAMP)
 	@echo "  tensorboard --logdir $(RUNS)/doorkey), and notebooks/2_competency_posteriors.ipynb, which reads the SEBN run"
 
 # Lint and format first (ruff, configured in pyproject.toml): a style error fails the suite too.
-# Two test processes, one per core: 4m40s instead of 10m31s for the same suite here (BENCHMARKS.md).
+# Two test processes, one per core, one torch thread each (conftest.py); timings in BENCHMARKS.md.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
