@@ -4,15 +4,14 @@ import builtins
 import os
 
 import pytest
+import torch
 
-# One intra-op thread per process, for this process and every one a test starts (CLIs, sweep
-# workers, notebook kernels): `make test` runs a test process per core, and torch's default of
-# a thread per core then makes two processes' threads spin against each other (one SVI test:
-# 221 s of CPU with two threads, 57 s with one, the other core busy).
-os.environ["OMP_NUM_THREADS"] = "1"
-import torch  # noqa: E402  (after the variable: torch reads it when it loads)
-
+# One intra-op thread in this process and, through the variable, in every one a test starts
+# (CLIs, sweep workers, notebook kernels): `make test` runs a test process per core, and torch's
+# default of a thread per core then makes two processes' threads spin against each other (one
+# SVI test: 221 s of CPU with two threads, 57 s with one, the other core busy).
 torch.set_num_threads(1)
+os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.hookimpl(trylast=True)
