@@ -1,0 +1,127 @@
+"""Why PPO students plateau on PointMaze Medium: every finished run's final policy replayed on
+one fixed set of start/goal cells, its success split by the task's detour; writes its section
+of BENCHMARKS.md.
+
+    .venv/bin/python -m benchmarks.maze_detours                  # the 1M-step teacher runs on Medium
+    .venv/bin/python -m benchmarks.maze_detours --tasks 5 --quick  # print only
+
+A task's detour is how many moves its shortest free path takes beyond the Manhattan distance
+between its cells: 0 where a straight-line route exists, 2 or more where the point must first
+move away from the goal to go round a wall. The dense reward (``exp(-distance)``) pulls the
+point straight at the goal, against the wall, on every detour task. Each policy plays as the
+runs evaluate it (greedy, normalised observations), placed exactly on its cells, until it
+reaches the goal or its time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.common import RunningMeanStd
+from agents.ppo import Agent
+from benchmarks.markdown import ROOT, publish, spread
+from benchmarks.runs import finished_runs
+from domains.pointmaze import MAZES, MazeTaskEnv
+from sebn.cli.arguments import positive_int
+from sebn.runner.rundir import RunDir
+
+DETOURS = {"0": (0, 1), "2": (2, 3), "4 or more": (4, np.inf)}
+"""Detour classes by name: ``[low, high)`` moves (the grid's parity makes every detour even)."""
+
+
+def detour(env: MazeTaskEnv, start: list[int], goal: list[int]) -> int:
+    """Moves of the shortest free path beyond the Manhattan distance between the cells."""
+    return env.path_length(start, goal) - int(np.abs(np.subtract(start, goal)).sum())
+
+
+def detour_tasks(env: MazeTaskEnv, per_class: int, seed: int = 0) -> list[tuple[list[int], list[int], int]]:
+    """``per_class`` start/goal cell pairs of each detour class (all of a class when it has
+    fewer), drawn once with ``seed``, as ``(start, goal, detour)``."""
+    rng = np.random.default_rng(seed)
+    cells = env.free.tolist()
+    pairs = [(s, g, detour(env, s, g)) for s in cells for g in cells if s != g]
+    tasks = []
+    for low, high in DETOURS.values():
+        members = [p for p in pairs if low <= p[2] < high]
+        chosen = rng.choice(len(members), size=min(per_class, len(members)), replace=False)
+        tasks += [members[i] for i in sorted(chosen)]
+    return tasks
+
+
+def replay(run_dir: Path, tasks: list[tuple[list[int], list[int], int]]) -> list[bool]:
+    """Whether the run's final PPO policy reaches the goal of each task."""
+    torch.set_num_threads(1)
+    run = RunDir(run_dir)
+    config = run.read_config()
+    arguments = config["agent_args"]
+    env = MazeTaskEnv(MAZES["medium" if config["domain"].endswith("medium") else "umaze"])
+    agent = Agent(env.observation_space.shape[0], env.action_space, arguments["hidden_sizes"])
+    state = torch.load(run.checkpoint, weights_only=True)
+    agent.load_state_dict(state["agent"])
+    observations = RunningMeanStd(env.observation_space.shape)
+    observations.load_state_dict(state["obs_rms"])
+    reached = []
+    for index, (start, goal, _) in enumerate(tasks):
+        obs, _ = env.reset(seed=index, options={"task": {"start": start, "goal": goal}})
+        done, success = False, False
+        while not (done or success):
+            scaled = observations.normalize(obs) if arguments.get("normalize_obs") else obs.astype(np.float32)
+            with torch.no_grad():
+                action = agent.greedy(torch.as_tensor(scaled[None]))[0].numpy()
+            obs, _, terminated, truncated, info = env.step(action)
+            done, success = terminated or truncated, bool(info["success"])
+        reached.append(success)
+    return reached
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", default="runs/bench-teacher-ppo-1m/pointmaze_medium", help="relative to the repository"
+    )
+    parser.add_argument("--tasks", type=positive_int, default=30, help="start/goal pairs per detour class")
+    parser.add_argument("--workers", type=positive_int, default=2)
+    parser.add_argument("--quick", action="store_true", help="print only")
+    args = parser.parse_args()
+    runs = list(finished_runs(ROOT / args.runs))
+    if not runs:
+        parser.error(f"--runs: no finished runs under {args.runs}")
+    domain = RunDir(runs[0][1].path).read_config()["domain"]
+    tasks = detour_tasks(MazeTaskEnv(MAZES["medium" if domain.endswith("medium") else "umaze"]), args.tasks)
+    with mp.get_context("spawn").Pool(args.workers) as pool:
+        outcomes = pool.starmap(replay, [(run.path, tasks) for _, run in runs])
+    rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success
+    for (label, _), reached in zip(runs, outcomes):
+        for name, (low, high) in DETOURS.items():
+            rates[label][name].append(np.mean([r for r, (*_, d) in zip(reached, tasks) if low <= d < high]))
+    sizes = {name: sum(low <= d < high for *_, d in tasks) for name, (low, high) in DETOURS.items()}
+    header = " | ".join(f"detour {name} ({sizes[name]} tasks)" for name in DETOURS)
+    lines = [
+        "## PointMaze: success by detour, final PPO policies (`benchmarks/maze_detours.py`)",
+        "",
+        f"Command: `.venv/bin/python -m benchmarks.maze_detours --tasks {args.tasks}"
+        + (f" --runs {args.runs}" if args.runs != parser.get_default("runs") else "")
+        + f"`; the final policies of the {len(runs)} finished runs in `{args.runs}`, each on the same "
+        f"{len(tasks)} start/goal cell pairs ({args.tasks} per detour class, drawn once), placed exactly, greedy, "
+        "until the goal or the time limit. A task's detour: the moves of its shortest free path beyond the Manhattan "
+        "distance between its cells (0: a straight-line route exists). Each cell: success rate, median [min, max] "
+        "over seeds.",
+        "",
+        f"| curriculum | runs | {header} |",
+        "|---|---|" + "---|" * len(DETOURS),
+        *(
+            f"| {label} | {len(by_class['0'])} | " + " | ".join(spread(by_class[name]) for name in DETOURS) + " |"
+            for label, by_class in sorted(rates.items())
+        ),
+    ]
+    publish("maze_detours", lines, write=not args.quick)
+
+
+if __name__ == "__main__":
+    main()
