@@ -27,7 +27,7 @@ from agents.common import RunningMeanStd
 from agents.ppo import Agent
 from benchmarks.markdown import ROOT, publish, spread
 from benchmarks.runs import finished_runs
-from domains.pointmaze import MAZES, MazeTaskEnv
+from domains.pointmaze import MazeTaskEnv, domain
 from sebn.cli.arguments import positive_int
 from sebn.runner.rundir import RunDir
 
@@ -60,7 +60,7 @@ def replay(run_dir: Path, tasks: list[tuple[list[int], list[int], int]]) -> list
     run = RunDir(run_dir)
     config = run.read_config()
     arguments = config["agent_args"]
-    env = MazeTaskEnv(MAZES["medium" if config["domain"].endswith("medium") else "umaze"])
+    env = domain(config["domain"]).make_env(0)
     agent = Agent(env.observation_space.shape[0], env.action_space, arguments["hidden_sizes"])
     state = torch.load(run.checkpoint, weights_only=True)
     agent.load_state_dict(state["agent"])
@@ -92,8 +92,7 @@ def main() -> None:
     runs = list(finished_runs(ROOT / args.runs))
     if not runs:
         parser.error(f"--runs: no finished runs under {args.runs}")
-    domain = RunDir(runs[0][1].path).read_config()["domain"]
-    tasks = detour_tasks(MazeTaskEnv(MAZES["medium" if domain.endswith("medium") else "umaze"]), args.tasks)
+    tasks = detour_tasks(domain(runs[0][1].read_config()["domain"]).make_env(0), args.tasks)
     with mp.get_context("spawn").Pool(args.workers) as pool:
         outcomes = pool.starmap(replay, [(run.path, tasks) for _, run in runs])
     rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success
