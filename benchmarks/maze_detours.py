@@ -29,7 +29,11 @@ from benchmarks.markdown import ROOT, publish, spread
 from benchmarks.runs import finished_runs
 from domains.pointmaze import MazeTaskEnv, domain
 from sebn.cli.arguments import positive_int
+from sebn.runner.domains import DOMAINS
 from sebn.runner.rundir import RunDir
+
+POINTMAZES = sorted(name for name, module in DOMAINS.items() if module == "domains.pointmaze")
+"""The domains whose runs this benchmark replays (an AntMaze policy acts on another body)."""
 
 DETOURS = {"0": (0, 1), "2": (2, 3), "4 or more": (4, np.inf)}
 """Detour classes by name: ``[low, high)`` moves (the grid's parity makes every detour even)."""
@@ -92,7 +96,13 @@ def main() -> None:
     runs = list(finished_runs(ROOT / args.runs))
     if not runs:
         parser.error(f"--runs: no finished runs under {args.runs}")
-    tasks = detour_tasks(domain(runs[0][1].read_config()["domain"]).make_env(0), args.tasks)
+    mazes = sorted({run.read_config()["domain"] for _, run in runs})
+    if len(mazes) > 1 or mazes[0] not in POINTMAZES:
+        parser.error(
+            f"--runs: the finished runs under {args.runs} are of {', '.join(mazes)}; "
+            f"point it at the runs of one of {', '.join(POINTMAZES)}"
+        )
+    tasks = detour_tasks(domain(mazes[0]).make_env(0), args.tasks)
     with mp.get_context("spawn").Pool(args.workers) as pool:
         outcomes = pool.starmap(replay, [(run.path, tasks) for _, run in runs])
     rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success

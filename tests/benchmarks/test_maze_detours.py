@@ -70,3 +70,15 @@ def test_main_tabulates_every_curriculum_by_detour_class(tmp_path, monkeypatch, 
     main()
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| uniform |"))
     assert [cell.strip() for cell in row.strip("|").split("|")][1:] == ["2", *["0.00 [0.00, 0.00]"] * len(DETOURS)]
+
+
+@pytest.mark.parametrize("domains", [["antmaze"], ["pointmaze", "pointmaze_medium"]])
+def test_main_refuses_runs_that_are_not_of_one_point_maze(tmp_path, monkeypatch, capsys, domains):
+    for seed, name in enumerate(domains):
+        write_run(tmp_path, "uniform", seed, [episode(1, {}, False)], domain=name)
+    monkeypatch.setattr(sys, "argv", ["maze_detours", "--runs", str(tmp_path), "--quick"])
+    with pytest.raises(SystemExit):
+        main()
+    message = capsys.readouterr().err
+    assert f"are of {', '.join(domains)}" in message
+    assert "pointmaze, pointmaze_medium" in message
