@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.stats import mannwhitneyu
 
 from agents.common import RunningMeanStd
 from agents.ppo import Agent
@@ -29,6 +30,7 @@ from benchmarks.markdown import ROOT, publish, spread
 from benchmarks.runs import finished_runs
 from domains.pointmaze import MazeTaskEnv, domain
 from sebn.cli.arguments import positive_int
+from sebn.report.summary import probability_of_improvement
 from sebn.runner.domains import DOMAINS
 from sebn.runner.rundir import RunDir
 
@@ -106,9 +108,15 @@ def main() -> None:
     with mp.get_context("spawn").Pool(args.workers) as pool:
         outcomes = pool.starmap(replay, [(run.path, tasks) for _, run in runs])
     rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success
-    for (label, _), reached in zip(runs, outcomes):
+    around = defaultdict(dict)  # curriculum -> seed -> success on the tasks with a detour
+    by_teacher = {True: [], False: []}  # whether a gradient-norm teacher chose the tasks -> the same
+    for (label, run), reached in zip(runs, outcomes):
+        config = run.read_config()
         for name, (low, high) in DETOURS.items():
             rates[label][name].append(np.mean([r for r, (*_, d) in zip(reached, tasks) if low <= d < high]))
+        around[label][config["seed"]] = np.mean([r for r, (*_, d) in zip(reached, tasks) if d > 0])
+        by_teacher[config["curriculum"] == "gradient"].append(around[label][config["seed"]])
+    taught, untaught = by_teacher[True], by_teacher[False]
     sizes = {name: sum(low <= d < high for *_, d in tasks) for name, (low, high) in DETOURS.items()}
     header = " | ".join(f"detour {name} ({sizes[name]} tasks)" for name in DETOURS)
     lines = [
@@ -122,13 +130,24 @@ def main() -> None:
         "distance between its cells (0: a straight-line route exists). Each cell: success rate, median [min, max] "
         "over seeds.",
         "",
-        f"| curriculum | runs | {header} |",
-        "|---|---|" + "---|" * len(DETOURS),
+        f"| curriculum | runs | {header} | any detour, per seed |",
+        "|---|---|" + "---|" * (len(DETOURS) + 1),
         *(
-            f"| {label} | {len(by_class['0'])} | " + " | ".join(spread(by_class[name]) for name in DETOURS) + " |"
+            f"| {label} | {len(by_class['0'])} | "
+            + " | ".join(spread(by_class[name]) for name in DETOURS)
+            + " | "
+            + ", ".join(f"{seed}: {rate:.2f}" for seed, rate in sorted(around[label].items()))
+            + " |"
             for label, by_class in sorted(rates.items())
         ),
     ]
+    if taught and untaught:
+        lines += [
+            "",
+            f"Tasks with a detour, a run with a teacher against one without ({len(taught)} and {len(untaught)} runs): "
+            f"P(taught > untaught) = {probability_of_improvement(taught, untaught):.2f}, two-sided Mann-Whitney "
+            f"p = {mannwhitneyu(taught, untaught).pvalue:.3f}.",
+        ]
     publish("maze_detours", lines, write=not args.quick)
 
 

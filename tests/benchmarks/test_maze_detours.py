@@ -37,9 +37,9 @@ def test_detour_tasks_draw_each_class_once_and_the_same_for_a_seed(medium):
         assert moves == medium.path_length(start, goal) - abs(start[0] - goal[0]) - abs(start[1] - goal[1])
 
 
-def still_policy_run(runs, seed=0):
+def still_policy_run(runs, seed=0, curriculum="uniform", options=None):
     """A finished PointMaze Medium run whose final PPO policy's mean action is zero."""
-    run = write_run(runs, "uniform", seed, [episode(1, {}, False)], domain="pointmaze_medium")
+    run = write_run(runs, curriculum, seed, [episode(1, {}, False)], domain="pointmaze_medium", options=options)
     run.write_config({**run.read_config(), "agent_args": {"hidden_sizes": [8], "normalize_obs": True}})
     env = MazeTaskEnv(MAZES["medium"])
     agent = Agent(env.observation_space.shape[0], env.action_space, [8])
@@ -62,14 +62,20 @@ def test_replay_reaches_a_goal_on_its_start_and_not_one_a_still_policy_must_trav
     assert replay(run.path, [([1, 1], [1, 1], 0), (*far, 0)]) == [True, False]
 
 
-def test_main_tabulates_every_curriculum_by_detour_class(tmp_path, monkeypatch, capsys):
+def test_main_tabulates_every_curriculum_by_detour_class_and_compares_teachers_with_none(tmp_path, monkeypatch, capsys):
     still_policy_run(tmp_path, seed=0)
     still_policy_run(tmp_path, seed=1)
+    still_policy_run(tmp_path, seed=0, curriculum="gradient", options={"reward": "mean_norm"})
     arguments = ["--runs", str(tmp_path / "pointmaze_medium"), "--tasks", "1", "--workers", "1", "--quick"]
     monkeypatch.setattr(sys, "argv", ["maze_detours", *arguments])
     main()
-    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| uniform |"))
-    assert [cell.strip() for cell in row.strip("|").split("|")][1:] == ["2", *["0.00 [0.00, 0.00]"] * len(DETOURS)]
+    out = capsys.readouterr().out.splitlines()
+    row = next(line for line in out if line.startswith("| uniform |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
+    assert cells == ["2", *["0.00 [0.00, 0.00]"] * len(DETOURS), "0: 0.00, 1: 0.00"]
+    assert any(line.startswith("| gradient-mean_norm | 1 |") for line in out)
+    comparison = next(line for line in out if line.startswith("Tasks with a detour"))
+    assert "(1 and 2 runs)" in comparison and "P(taught > untaught) = 0.50" in comparison
 
 
 @pytest.mark.parametrize("domains", [["antmaze"], ["pointmaze", "pointmaze_medium"]])
