@@ -10,7 +10,8 @@ between its cells: 0 where a straight-line route exists, 2 or more where the poi
 move away from the goal to go round a wall. The dense reward (``exp(-distance)``) pulls the
 point straight at the goal, against the wall, on every detour task. Each policy plays as the
 runs evaluate it (greedy, normalised observations), placed exactly on its cells, until it
-reaches the goal or its time limit.
+reaches the goal or its time limit. Beside it, the same split of each run's own training
+episodes of its last tenth, on the tasks its curriculum chose.
 """
 
 from __future__ import annotations
@@ -37,13 +38,37 @@ from sebn.runner.rundir import RunDir
 POINTMAZES = sorted(name for name, module in DOMAINS.items() if module == "domains.pointmaze")
 """The domains whose runs this benchmark replays (an AntMaze policy acts on another body)."""
 
+SUCCESS = "goalreached"
+"""The maze's one target: whether the episode reached its goal (:mod:`domains.common`)."""
+
 DETOURS = {"0": (0, 1), "2": (2, 3), "4 or more": (4, np.inf)}
 """Detour classes by name: ``[low, high)`` moves (the grid's parity makes every detour even)."""
 
 
 def detour(env: MazeTaskEnv, start: list[int], goal: list[int]) -> int:
     """Moves of the shortest free path beyond the Manhattan distance between the cells."""
-    return env.path_length(start, goal) - int(np.abs(np.subtract(start, goal)).sum())
+    return beyond_manhattan(env.path_length(start, goal), start, goal)
+
+
+def beyond_manhattan(path: int, start: list[int], goal: list[int]) -> int:
+    """Moves of a ``path`` between two cells beyond the Manhattan distance between them."""
+    return path - int(np.abs(np.subtract(start, goal)).sum())
+
+
+def training_detours(run: RunDir) -> dict[str, list[bool]]:
+    """Whether each training episode of the run's last tenth reached its goal, by the detour
+    class of the task its curriculum gave (the ``applied`` cells and path the maze recorded)."""
+    episodes = [e for e in run.episodes() if "applied" in e]
+    if not episodes:
+        return {}
+    outcomes = defaultdict(list)
+    for episode in episodes:
+        if episode["step"] > 0.9 * episodes[-1]["step"]:
+            applied = episode["applied"]
+            moves = beyond_manhattan(applied["path"], applied["start"], applied["goal"])
+            name = next(name for name, (low, high) in DETOURS.items() if low <= moves < high)
+            outcomes[name].append(bool(episode["targets"][SUCCESS]))
+    return outcomes
 
 
 def detour_tasks(env: MazeTaskEnv, per_class: int, seed: int = 0) -> list[tuple[list[int], list[int], int]]:
@@ -110,8 +135,11 @@ def main() -> None:
     rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success
     around = defaultdict(dict)  # curriculum -> seed -> success on the tasks with a detour
     by_teacher = {True: [], False: []}  # whether a gradient-norm teacher chose the tasks -> the same
+    in_training = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> episodes' success
     for (label, run), reached in zip(runs, outcomes):
         config = run.read_config()
+        for name, successes in training_detours(run).items():
+            in_training[label][name] += successes
         for name, (low, high) in DETOURS.items():
             rates[label][name].append(np.mean([r for r, (*_, d) in zip(reached, tasks) if low <= d < high]))
         around[label][config["seed"]] = np.mean([r for r, (*_, d) in zip(reached, tasks) if d > 0])
@@ -147,6 +175,24 @@ def main() -> None:
             f"Tasks with a detour, a run with a teacher against one without ({len(taught)} and {len(untaught)} runs): "
             f"P(taught > untaught) = {probability_of_improvement(taught, untaught):.2f}, two-sided Mann-Whitney "
             f"p = {mannwhitneyu(taught, untaught).pvalue:.3f}.",
+        ]
+    if in_training:
+        lines += [
+            "",
+            "The same runs' own training episodes of their last tenth, on the tasks each curriculum chose: success "
+            "rate (episodes), all seeds pooled.",
+            "",
+            "| curriculum | " + " | ".join(f"detour {name}" for name in DETOURS) + " |",
+            "|---|" + "---|" * len(DETOURS),
+            *(
+                f"| {label} | "
+                + " | ".join(
+                    f"{np.mean(by_class[name]):.2f} ({len(by_class[name])})" if by_class[name] else "- (0)"
+                    for name in DETOURS
+                )
+                + " |"
+                for label, by_class in sorted(in_training.items())
+            ),
         ]
     publish("maze_detours", lines, write=not args.quick)
 

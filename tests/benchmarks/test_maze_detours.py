@@ -9,7 +9,7 @@ import torch
 
 from agents.common import RunningMeanStd
 from agents.ppo import Agent
-from benchmarks.maze_detours import DETOURS, detour, detour_tasks, main, replay
+from benchmarks.maze_detours import DETOURS, detour, detour_tasks, main, replay, training_detours
 from domains.pointmaze import MAZES, MazeTaskEnv
 from tests.benchmarks.rundirs import episode, write_run
 
@@ -88,3 +88,20 @@ def test_main_refuses_runs_that_are_not_of_one_point_maze(tmp_path, monkeypatch,
     message = capsys.readouterr().err
     assert f"are of {', '.join(domains)}" in message
     assert "pointmaze, pointmaze_medium" in message
+
+
+def test_training_detours_split_the_last_tenth_by_the_applied_tasks_detour(tmp_path):
+    def maze_episode(step, start, goal, path, success):
+        applied = {"start": start, "goal": goal, "path": path}
+        return {**episode(step, {}, False), "targets": {"goalreached": int(success)}, "applied": applied}
+
+    records = [
+        maze_episode(10, [1, 1], [1, 3], 2, True),  # first nine tenths: left out
+        maze_episode(95, [1, 1], [1, 3], 2, True),
+        maze_episode(96, [1, 1], [3, 1], 6, False),
+        maze_episode(98, [1, 1], [2, 2], 4, False),
+        maze_episode(100, [1, 1], [2, 2], 8, True),
+    ]
+    run = write_run(tmp_path, "uniform", 0, records, domain="pointmaze")
+    assert training_detours(run) == {"0": [True], "4 or more": [False, True], "2": [False]}
+    assert training_detours(write_run(tmp_path, "target", 0, [episode(1, {}, False)], domain="pointmaze")) == {}
