@@ -50,6 +50,11 @@ def detour(env: MazeTaskEnv, start: list[int], goal: list[int]) -> int:
     return beyond_manhattan(env.path_length(start, goal), start, goal)
 
 
+def detour_class(moves: int) -> str:
+    """The name of the :data:`DETOURS` class holding a detour of ``moves``."""
+    return next(name for name, (low, high) in DETOURS.items() if low <= moves < high)
+
+
 def beyond_manhattan(path: int, start: list[int], goal: list[int]) -> int:
     """Moves of a ``path`` between two cells beyond the Manhattan distance between them."""
     return path - int(np.abs(np.subtract(start, goal)).sum())
@@ -66,8 +71,7 @@ def training_detours(run: RunDir) -> dict[str, list[bool]]:
         if episode["step"] > 0.9 * episodes[-1]["step"]:
             applied = episode["applied"]
             moves = beyond_manhattan(applied["path"], applied["start"], applied["goal"])
-            name = next(name for name, (low, high) in DETOURS.items() if low <= moves < high)
-            outcomes[name].append(bool(episode["targets"][SUCCESS]))
+            outcomes[detour_class(moves)].append(bool(episode["targets"][SUCCESS]))
     return outcomes
 
 
@@ -78,8 +82,8 @@ def detour_tasks(env: MazeTaskEnv, per_class: int, seed: int = 0) -> list[tuple[
     cells = env.free.tolist()
     pairs = [(s, g, detour(env, s, g)) for s in cells for g in cells if s != g]
     tasks = []
-    for low, high in DETOURS.values():
-        members = [p for p in pairs if low <= p[2] < high]
+    for name in DETOURS:
+        members = [p for p in pairs if detour_class(p[2]) == name]
         chosen = rng.choice(len(members), size=min(per_class, len(members)), replace=False)
         tasks += [members[i] for i in sorted(chosen)]
     return tasks
@@ -132,6 +136,7 @@ def main() -> None:
     tasks = detour_tasks(domain(mazes[0]).make_env(0), args.tasks)
     with mp.get_context("spawn").Pool(args.workers) as pool:
         outcomes = pool.starmap(replay, [(run.path, tasks) for _, run in runs])
+    classes = [detour_class(moves) for *_, moves in tasks]
     rates = defaultdict(lambda: defaultdict(list))  # curriculum -> detour class -> per-run success
     around = defaultdict(dict)  # curriculum -> seed -> success on the tasks with a detour
     by_teacher = {True: [], False: []}  # whether a gradient-norm teacher chose the tasks -> the same
@@ -140,12 +145,12 @@ def main() -> None:
         config = run.read_config()
         for name, successes in training_detours(run).items():
             in_training[label][name] += successes
-        for name, (low, high) in DETOURS.items():
-            rates[label][name].append(np.mean([r for r, (*_, d) in zip(reached, tasks) if low <= d < high]))
+        for name in DETOURS:
+            rates[label][name].append(np.mean([r for r, c in zip(reached, classes) if c == name]))
         around[label][config["seed"]] = np.mean([r for r, (*_, d) in zip(reached, tasks) if d > 0])
         by_teacher[config["curriculum"] == "gradient"].append(around[label][config["seed"]])
     taught, untaught = by_teacher[True], by_teacher[False]
-    sizes = {name: sum(low <= d < high for *_, d in tasks) for name, (low, high) in DETOURS.items()}
+    sizes = {name: classes.count(name) for name in DETOURS}
     header = " | ".join(f"detour {name} ({sizes[name]} tasks)" for name in DETOURS)
     lines = [
         "## PointMaze: success by detour, final PPO policies (`benchmarks/maze_detours.py`)",
